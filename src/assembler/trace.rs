@@ -1,0 +1,121 @@
+//! A trace in flight: what the assembler knows about a trace while its spans arrive.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::model::{SpanId, SpanKind, SpanRecord, StatusCode, UnixNanos};
+
+/// The parts of a span the assembler keeps to reason about a trace's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanSkeleton {
+    /// The span's id.
+    pub span_id: SpanId,
+    /// Its parent.
+    pub parent_span_id: Option<SpanId>,
+    /// Index into the trace's service list.
+    pub service: u16,
+    /// Span kind.
+    pub kind: SpanKind,
+    /// Start.
+    pub start: UnixNanos,
+    /// End.
+    pub end: UnixNanos,
+    /// Whether the span's status is an error.
+    pub error: bool,
+}
+
+/// Most spans whose skeleton a trace in flight keeps; later spans are only counted.
+pub const MAX_SKELETONS: usize = 10_000;
+
+/// A trace whose spans are still arriving.
+#[derive(Debug, Clone)]
+pub struct TraceInFlight {
+    spans: Vec<SpanSkeleton>,
+    span_count: usize,
+    services: Vec<Arc<str>>,
+    root: Option<SpanId>,
+    start: UnixNanos,
+    end: UnixNanos,
+    first_seen: Instant,
+    last_seen: Instant,
+}
+
+impl TraceInFlight {
+    pub(super) fn new(now: Instant) -> Self {
+        Self {
+            spans: Vec::new(),
+            span_count: 0,
+            services: Vec::new(),
+            root: None,
+            start: UnixNanos(u64::MAX),
+            end: UnixNanos(0),
+            first_seen: now,
+            last_seen: now,
+        }
+    }
+
+    pub(super) fn add(&mut self, record: &SpanRecord, now: Instant) {
+        let span = &record.span;
+        self.span_count += 1;
+        self.last_seen = now;
+        self.start = self.start.min(span.start);
+        self.end = self.end.max(span.end);
+        if span.parent_span_id.is_none() {
+            self.root = Some(span.span_id);
+        }
+        let service_name = record.service_name();
+        let service = match self.services.iter().position(|s| &**s == service_name) {
+            Some(i) => i,
+            None => {
+                self.services.push(Arc::from(service_name));
+                self.services.len() - 1
+            }
+        };
+        if self.spans.len() < MAX_SKELETONS {
+            self.spans.push(SpanSkeleton {
+                span_id: span.span_id,
+                parent_span_id: span.parent_span_id,
+                service: u16::try_from(service).unwrap_or(u16::MAX),
+                kind: span.kind,
+                start: span.start,
+                end: span.end,
+                error: span.status.code == StatusCode::Error,
+            });
+        }
+    }
+
+    /// Spans received so far.
+    pub fn span_count(&self) -> usize {
+        self.span_count
+    }
+
+    /// Skeletons of the first [`MAX_SKELETONS`] spans.
+    pub fn spans(&self) -> &[SpanSkeleton] {
+        &self.spans
+    }
+
+    /// Services seen, in first-seen order.
+    pub fn services(&self) -> &[Arc<str>] {
+        &self.services
+    }
+
+    /// The root span, once it has arrived.
+    pub fn root(&self) -> Option<SpanId> {
+        self.root
+    }
+
+    /// Earliest span start and latest span end so far.
+    pub fn bounds(&self) -> (UnixNanos, UnixNanos) {
+        (self.start, self.end)
+    }
+
+    /// When the first span arrived.
+    pub fn first_seen(&self) -> Instant {
+        self.first_seen
+    }
+
+    /// When the latest span arrived.
+    pub fn last_seen(&self) -> Instant {
+        self.last_seen
+    }
+}

@@ -1,0 +1,408 @@
+//! Configuration: the documented flags (also `TRACEHOUND_*` environment variables and keys of a
+//! TOML file) parsed into [`Config`], then validated once into ready-to-use [`Settings`].
+//!
+//! Precedence: flag, then environment variable, then config file, then built-in default.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use clap::Parser;
+use serde::Deserialize;
+
+/// Why configuration could not be turned into settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for these keys.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of its allowed range.
+    #[error("invalid value for {key}: {reason}")]
+    Invalid {
+        /// Flag name.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A listen address: `PORT`, `:PORT` (host from `--bind`) or `HOST:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ListenAddr {
+    /// Only a port; the host comes from `--bind`.
+    Port(u16),
+    /// A full socket address.
+    Full(SocketAddr),
+}
+
+impl FromStr for ListenAddr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let port_text = s.strip_prefix(':').unwrap_or(s);
+        if let Ok(port) = port_text.parse::<u16>() {
+            return Ok(Self::Port(port));
+        }
+        s.parse::<SocketAddr>()
+            .map(Self::Full)
+            .map_err(|_| format!("{s:?} is not PORT, :PORT or HOST:PORT (e.g. 4317, 0.0.0.0:4317, [::1]:4317)"))
+    }
+}
+
+impl TryFrom<String> for ListenAddr {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl ListenAddr {
+    fn resolve(self, bind: IpAddr) -> SocketAddr {
+        match self {
+            Self::Port(port) => SocketAddr::new(bind, port),
+            Self::Full(addr) => addr,
+        }
+    }
+}
+
+/// A duration written the human way (`5s`, `1m 30s`, `250ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct HumanDuration(pub Duration);
+
+impl FromStr for HumanDuration {
+    type Err = humantime::DurationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        humantime::parse_duration(s).map(Self)
+    }
+}
+
+impl TryFrom<String> for HumanDuration {
+    type Error = humantime::DurationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// Every setting as given by flags, environment or config file; absent means "use the default".
+#[derive(Debug, Default, Parser, Deserialize)]
+#[command(
+    name = "tracehound",
+    version,
+    about = "Distributed tracing collector and query server: OTLP in; Zipkin v2 and Jaeger APIs out.",
+    after_help = "Every flag can also be set as an environment variable (TRACEHOUND_ plus the flag name in \
+                  upper case with underscores, e.g. TRACEHOUND_BIND=0.0.0.0) or as a key in the --config file \
+                  (the flag name without dashes in front, e.g. bind = \"0.0.0.0\")."
+)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Read settings from this TOML file; its keys are the long flag names (`otlp-grpc-addr = "4317"`)
+    #[arg(long, env = "TRACEHOUND_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// IP address every listener binds to unless its own address names a host [default: 127.0.0.1]
+    #[arg(long, env = "TRACEHOUND_BIND", value_name = "IP")]
+    pub bind: Option<IpAddr>,
+
+    /// OTLP/gRPC receiver (TraceService/Export) [default: 4317]
+    #[arg(long, env = "TRACEHOUND_OTLP_GRPC_ADDR", value_name = "[HOST:]PORT")]
+    pub otlp_grpc_addr: Option<ListenAddr>,
+
+    /// OTLP/HTTP receiver (POST /v1/traces, protobuf and JSON) [default: 4318]
+    #[arg(long, env = "TRACEHOUND_OTLP_HTTP_ADDR", value_name = "[HOST:]PORT")]
+    pub otlp_http_addr: Option<ListenAddr>,
+
+    /// Zipkin API (v2 query API under /api/v2 and /zipkin/api/v2) [default: 9411]
+    #[arg(long, env = "TRACEHOUND_ZIPKIN_ADDR", value_name = "[HOST:]PORT")]
+    pub zipkin_addr: Option<ListenAddr>,
+
+    /// Query port: Jaeger HTTP API (/api/...) and Prometheus /metrics [default: 16686]
+    #[arg(long, env = "TRACEHOUND_QUERY_ADDR", value_name = "[HOST:]PORT")]
+    pub query_addr: Option<ListenAddr>,
+
+    /// Largest request body a receiver accepts, measured after decompression (413 / RESOURCE_EXHAUSTED above it) [default: 64MiB]
+    #[arg(long, env = "TRACEHOUND_MAX_REQUEST_BYTES", value_name = "SIZE")]
+    pub max_request_bytes: Option<ByteSize>,
+
+    /// Spans the ingest pipeline holds at once; requests beyond it are refused as retryable (503 / UNAVAILABLE) [default: 1000000]
+    #[arg(long, env = "TRACEHOUND_INGEST_QUEUE_SPANS", value_name = "N")]
+    pub ingest_queue_spans: Option<usize>,
+
+    /// Memory the in-memory store may use for spans; the oldest traces are evicted beyond it [default: 1GiB]
+    #[arg(long, env = "TRACEHOUND_MEMORY_STORE_BYTES", value_name = "SIZE")]
+    pub memory_store_bytes: Option<ByteSize>,
+
+    /// Distinct services the store indexes; spans of further services are stored but not listed [default: 10000]
+    #[arg(long, env = "TRACEHOUND_MAX_SERVICES", value_name = "N")]
+    pub max_services: Option<usize>,
+
+    /// Distinct operations indexed per service [default: 10000]
+    #[arg(long, env = "TRACEHOUND_MAX_OPERATIONS_PER_SERVICE", value_name = "N")]
+    pub max_operations_per_service: Option<usize>,
+
+    /// Time without new spans after which a trace counts as complete [default: 10s]
+    #[arg(long, env = "TRACEHOUND_TRACE_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub trace_idle_timeout: Option<HumanDuration>,
+
+    /// Traces the assembler tracks at once; the oldest are marked complete early beyond it [default: 500000]
+    #[arg(long, env = "TRACEHOUND_MAX_TRACES_IN_FLIGHT", value_name = "N")]
+    pub max_traces_in_flight: Option<usize>,
+
+    /// Lock shards in the assembler and the memory store [default: 8 per CPU core]
+    #[arg(long, env = "TRACEHOUND_SHARDS", value_name = "N")]
+    pub shards: Option<usize>,
+
+    /// Log filter: a level or comma-separated target=level pairs [default: info]
+    #[arg(long, env = "TRACEHOUND_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// Where each listener binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenSettings {
+    /// OTLP/gRPC.
+    pub otlp_grpc: SocketAddr,
+    /// OTLP/HTTP.
+    pub otlp_http: SocketAddr,
+    /// Zipkin API.
+    pub zipkin: SocketAddr,
+    /// Jaeger HTTP API and metrics.
+    pub query: SocketAddr,
+}
+
+/// Limits of the ingest path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestSettings {
+    /// Largest decompressed request body.
+    pub max_request_bytes: usize,
+    /// Spans the pipeline holds at once.
+    pub queue_spans: NonZeroUsize,
+}
+
+/// Assembler behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssemblerSettings {
+    /// Lock shards.
+    pub shards: NonZeroUsize,
+    /// Idle time after which a trace is complete.
+    pub idle_timeout: Duration,
+    /// Traces tracked at once.
+    pub max_traces: NonZeroUsize,
+}
+
+/// In-memory store limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryStoreSettings {
+    /// Byte budget for spans.
+    pub max_bytes: usize,
+    /// Lock shards.
+    pub shards: NonZeroUsize,
+    /// Distinct services indexed.
+    pub max_services: usize,
+    /// Distinct operations indexed per service.
+    pub max_operations_per_service: usize,
+}
+
+/// Validated, ready-to-use settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Listen addresses.
+    pub listen: ListenSettings,
+    /// Ingest limits.
+    pub ingest: IngestSettings,
+    /// Assembler behaviour.
+    pub assembler: AssemblerSettings,
+    /// Store limits.
+    pub store: MemoryStoreSettings,
+    /// Log filter.
+    pub log: String,
+}
+
+fn non_zero(key: &'static str, n: usize) -> Result<NonZeroUsize, ConfigError> {
+    NonZeroUsize::new(n).ok_or(ConfigError::Invalid { key, reason: "must be at least 1".into() })
+}
+
+fn bytes_usize(key: &'static str, size: ByteSize) -> Result<usize, ConfigError> {
+    usize::try_from(size.as_u64()).map_err(|_| ConfigError::Invalid { key, reason: "too large for this machine".into() })
+}
+
+impl Config {
+    /// Reads the `--config` file, if any, and fills every setting the flags and environment left unset.
+    pub fn load(self) -> Result<Self, ConfigError> {
+        let Some(path) = self.config.clone() else { return Ok(self) };
+        let file = Self::from_file(&path)?;
+        Ok(self.or(file))
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source: Box::new(source) })
+    }
+
+    /// Each setting from `self`, else from `fallback`.
+    fn or(self, fallback: Self) -> Self {
+        Self {
+            config: self.config,
+            bind: self.bind.or(fallback.bind),
+            otlp_grpc_addr: self.otlp_grpc_addr.or(fallback.otlp_grpc_addr),
+            otlp_http_addr: self.otlp_http_addr.or(fallback.otlp_http_addr),
+            zipkin_addr: self.zipkin_addr.or(fallback.zipkin_addr),
+            query_addr: self.query_addr.or(fallback.query_addr),
+            max_request_bytes: self.max_request_bytes.or(fallback.max_request_bytes),
+            ingest_queue_spans: self.ingest_queue_spans.or(fallback.ingest_queue_spans),
+            memory_store_bytes: self.memory_store_bytes.or(fallback.memory_store_bytes),
+            max_services: self.max_services.or(fallback.max_services),
+            max_operations_per_service: self.max_operations_per_service.or(fallback.max_operations_per_service),
+            trace_idle_timeout: self.trace_idle_timeout.or(fallback.trace_idle_timeout),
+            max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
+            shards: self.shards.or(fallback.shards),
+            log: self.log.or(fallback.log),
+        }
+    }
+
+    /// Applies defaults and checks ranges, failing fast with a message naming the setting.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let bind = self.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let listen = |addr: Option<ListenAddr>, port: u16| addr.unwrap_or(ListenAddr::Port(port)).resolve(bind);
+        let cores = std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2);
+        let shards = non_zero("shards", self.shards.unwrap_or(cores * 8))?;
+        let max_request_bytes = bytes_usize("max-request-bytes", self.max_request_bytes.unwrap_or(ByteSize::mib(64)))?;
+        if max_request_bytes < 1024 {
+            return Err(ConfigError::Invalid { key: "max-request-bytes", reason: "must be at least 1KiB".into() });
+        }
+        let idle_timeout = self.trace_idle_timeout.map_or(Duration::from_secs(10), |d| d.0);
+        if idle_timeout.is_zero() {
+            return Err(ConfigError::Invalid { key: "trace-idle-timeout", reason: "must be longer than zero".into() });
+        }
+        let log = self.log.unwrap_or_else(|| "info".into());
+        if log.parse::<tracing_subscriber::filter::Targets>().is_err() {
+            return Err(ConfigError::Invalid { key: "log", reason: format!("{log:?} is not a level or target=level list") });
+        }
+        Ok(Settings {
+            listen: ListenSettings {
+                otlp_grpc: listen(self.otlp_grpc_addr, 4317),
+                otlp_http: listen(self.otlp_http_addr, 4318),
+                zipkin: listen(self.zipkin_addr, 9411),
+                query: listen(self.query_addr, 16686),
+            },
+            ingest: IngestSettings {
+                max_request_bytes,
+                queue_spans: non_zero("ingest-queue-spans", self.ingest_queue_spans.unwrap_or(1_000_000))?,
+            },
+            assembler: AssemblerSettings {
+                shards,
+                idle_timeout,
+                max_traces: non_zero("max-traces-in-flight", self.max_traces_in_flight.unwrap_or(500_000))?,
+            },
+            store: MemoryStoreSettings {
+                max_bytes: bytes_usize("memory-store-bytes", self.memory_store_bytes.unwrap_or(ByteSize::gib(1)))?,
+                shards,
+                max_services: self.max_services.unwrap_or(10_000),
+                max_operations_per_service: self.max_operations_per_service.unwrap_or(10_000),
+            },
+            log,
+        })
+    }
+}
+
+impl Settings {
+    /// Defaults with every listener on an ephemeral loopback port, for tests.
+    pub fn for_tests() -> Self {
+        let zero = Some(ListenAddr::Port(0));
+        let config = Config {
+            otlp_grpc_addr: zero,
+            otlp_http_addr: zero,
+            zipkin_addr: zero,
+            query_addr: zero,
+            shards: Some(4),
+            memory_store_bytes: Some(ByteSize::mib(256)),
+            trace_idle_timeout: Some(HumanDuration(Duration::from_secs(2))),
+            ..Config::default()
+        };
+        match config.validate() {
+            Ok(settings) => settings,
+            Err(e) => unreachable!("test defaults are valid: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        Config::try_parse_from(std::iter::once("tracehound").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn defaults_bind_loopback_on_standard_ports() {
+        let s = parse(&[]).validate().unwrap();
+        assert_eq!(s.listen.otlp_grpc, "127.0.0.1:4317".parse().unwrap());
+        assert_eq!(s.listen.otlp_http, "127.0.0.1:4318".parse().unwrap());
+        assert_eq!(s.listen.zipkin, "127.0.0.1:9411".parse().unwrap());
+        assert_eq!(s.listen.query, "127.0.0.1:16686".parse().unwrap());
+        assert_eq!(s.ingest.max_request_bytes, 64 << 20);
+    }
+
+    #[test]
+    fn bind_opens_every_listener_and_each_address_can_differ() {
+        let s = parse(&["--bind", "0.0.0.0", "--zipkin-addr", "127.0.0.1:19411", "--query-addr", ":26686"])
+            .validate()
+            .unwrap();
+        assert_eq!(s.listen.otlp_grpc, "0.0.0.0:4317".parse().unwrap());
+        assert_eq!(s.listen.zipkin, "127.0.0.1:19411".parse().unwrap());
+        assert_eq!(s.listen.query, "0.0.0.0:26686".parse().unwrap());
+    }
+
+    #[test]
+    fn file_fills_what_flags_leave_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracehound.toml");
+        std::fs::write(
+            &path,
+            "bind = \"0.0.0.0\"\notlp-http-addr = \"14318\"\nmax-request-bytes = \"8MiB\"\ntrace-idle-timeout = \"30s\"\n",
+        )
+        .unwrap();
+        let s = parse(&["--config", path.to_str().unwrap(), "--otlp-http-addr", "24318"])
+            .load()
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(s.listen.otlp_http, "0.0.0.0:24318".parse().unwrap(), "flag beats file");
+        assert_eq!(s.listen.otlp_grpc, "0.0.0.0:4317".parse().unwrap(), "file bind applies");
+        assert_eq!(s.ingest.max_request_bytes, 8 << 20);
+        assert_eq!(s.assembler.idle_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "bnd = \"0.0.0.0\"\n").unwrap();
+        let err = parse(&["--config", path.to_str().unwrap()]).load().unwrap_err();
+        assert!(err.to_string().contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn rejects_zero_shards_and_bad_addresses() {
+        assert!(parse(&["--shards", "0"]).validate().is_err());
+        assert!(Config::try_parse_from(["tracehound", "--otlp-grpc-addr", "nowhere"]).is_err());
+    }
+}

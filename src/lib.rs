@@ -1,0 +1,12 @@
+//! tracehound: a distributed tracing collector and query server.
+//!
+//! Data flows one way: wire → [`receiver`] → [`model`] → [`pipeline`] → [`assembler`] → [`store`]
+//! → [`query`] → wire. [`server`] wires the stages together; [`config`] turns flags into settings.
+
+pub mod assembler;
+pub mod config;
+pub mod model;
+pub mod pipeline;
+pub mod store;
+pub mod telemetry;
+pub mod testkit;

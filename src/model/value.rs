@@ -1,0 +1,131 @@
+//! Typed attribute values (OTLP's `AnyValue`) and their text forms for formats that only carry strings.
+
+use base64::Engine;
+
+/// An attribute value of any OTLP type.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum AnyValue {
+    /// No value (OTLP allows an empty AnyValue).
+    #[default]
+    Empty,
+    /// UTF-8 text.
+    String(String),
+    /// A boolean.
+    Bool(bool),
+    /// A signed 64-bit integer.
+    Int(i64),
+    /// A 64-bit float.
+    Double(f64),
+    /// Raw bytes.
+    Bytes(Vec<u8>),
+    /// A list of values, possibly of mixed types.
+    Array(Vec<AnyValue>),
+    /// A nested map of key-value pairs.
+    KvList(Vec<KeyValue>),
+}
+
+/// A named attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyValue {
+    /// Attribute key.
+    pub key: String,
+    /// Attribute value.
+    pub value: AnyValue,
+}
+
+impl KeyValue {
+    /// Builds a key-value pair.
+    pub fn new(key: impl Into<String>, value: AnyValue) -> Self {
+        Self { key: key.into(), value }
+    }
+}
+
+impl AnyValue {
+    /// The value as one string, the way the OpenTelemetry translators render attributes for
+    /// string-only formats: scalars plainly, bytes as base64, arrays and maps as JSON text.
+    pub fn to_text(&self) -> String {
+        match self {
+            Self::Empty => String::new(),
+            Self::String(s) => s.clone(),
+            Self::Bool(b) => b.to_string(),
+            Self::Int(i) => i.to_string(),
+            Self::Double(d) => format_double(*d),
+            Self::Bytes(b) => base64::engine::general_purpose::STANDARD.encode(b),
+            Self::Array(_) | Self::KvList(_) => self.to_json().to_string(),
+        }
+    }
+
+    /// The value as JSON: scalars as JSON scalars, bytes as base64 strings, maps as objects.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Self::Empty => Value::Null,
+            Self::String(s) => Value::String(s.clone()),
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Int(i) => Value::from(*i),
+            Self::Double(d) => serde_json::Number::from_f64(*d)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(format_double(*d))),
+            Self::Bytes(b) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            Self::Array(values) => Value::Array(values.iter().map(Self::to_json).collect()),
+            Self::KvList(pairs) => Value::Object(pairs.iter().map(|kv| (kv.key.clone(), kv.value.to_json())).collect()),
+        }
+    }
+
+    fn estimated_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + match self {
+                Self::String(s) => s.len(),
+                Self::Bytes(b) => b.len(),
+                Self::Array(values) => values.iter().map(Self::estimated_bytes).sum(),
+                Self::KvList(pairs) => estimated_bytes(pairs),
+                _ => 0,
+            }
+    }
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` does, which the translators use.
+fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        "NaN".to_owned()
+    } else if d.is_infinite() {
+        if d > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        d.to_string()
+    }
+}
+
+/// The first value with this key.
+pub(crate) fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    attributes.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
+}
+
+/// Estimated bytes of a list of attributes.
+pub(crate) fn estimated_bytes(attributes: &[KeyValue]) -> usize {
+    attributes
+        .iter()
+        .map(|kv| std::mem::size_of::<KeyValue>() + kv.key.len() + kv.value.estimated_bytes())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_and_maps_render_as_json_text() {
+        let array = AnyValue::Array(vec![AnyValue::String("a".into()), AnyValue::Int(2)]);
+        assert_eq!(array.to_text(), r#"["a",2]"#);
+        let map = AnyValue::KvList(vec![KeyValue::new("k", AnyValue::Bool(true))]);
+        assert_eq!(map.to_text(), r#"{"k":true}"#);
+    }
+
+    #[test]
+    fn scalars_render_plainly() {
+        assert_eq!(AnyValue::Double(1.5).to_text(), "1.5");
+        assert_eq!(AnyValue::Double(2.0).to_text(), "2");
+        assert_eq!(AnyValue::Double(f64::INFINITY).to_text(), "+Inf");
+        assert_eq!(AnyValue::Bytes(vec![1, 2, 3]).to_text(), "AQID");
+        assert_eq!(AnyValue::Int(-7).to_text(), "-7");
+    }
+}

@@ -1,0 +1,111 @@
+//! The ingest pipeline: the one entry point from every receiver to the assembler. It bounds the
+//! spans in flight and answers each batch with `Accepted` only once the assembler has taken it,
+//! or with a typed refusal the receiver turns into its protocol's retryable error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::assembler::Assembler;
+use crate::config::IngestSettings;
+use crate::model::Batch;
+use crate::store::StoreError;
+use crate::telemetry::Telemetry;
+
+/// Batches this large are inserted on a blocking thread, off the reactor.
+const INLINE_SPANS: usize = 256;
+
+/// How long clients are told to wait before retrying an overloaded pipeline.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A batch the pipeline has taken; it will not be dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// Spans taken.
+    pub spans: usize,
+}
+
+/// Why the pipeline did not take a batch; all are worth retrying later.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Refusal {
+    /// Too many spans are in flight.
+    #[error("ingest queue full ({capacity} spans in flight); retry after {retry_after:?}")]
+    Overloaded {
+        /// The pipeline's span capacity.
+        capacity: usize,
+        /// Suggested wait.
+        retry_after: Duration,
+    },
+    /// The server is stopping.
+    #[error("server is shutting down")]
+    ShuttingDown,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A cheap, cloneable handle receivers use to submit batches.
+#[derive(Clone)]
+pub struct Ingest {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    assembler: Arc<Assembler>,
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    telemetry: Arc<Telemetry>,
+    closed: CancellationToken,
+}
+
+impl Ingest {
+    /// A pipeline feeding `assembler`; it refuses new batches once `closed` is cancelled.
+    pub fn new(
+        settings: &IngestSettings,
+        assembler: Arc<Assembler>,
+        telemetry: Arc<Telemetry>,
+        closed: CancellationToken,
+    ) -> Self {
+        let capacity = settings.queue_spans.get().min(Semaphore::MAX_PERMITS).min(u32::MAX as usize);
+        Self {
+            inner: Arc::new(Inner {
+                assembler,
+                permits: Arc::new(Semaphore::new(capacity)),
+                capacity,
+                telemetry,
+                closed,
+            }),
+        }
+    }
+
+    /// Submits a batch; `Ok` means the spans are in the assembler and visible to queries.
+    pub async fn submit(&self, batch: Batch) -> Result<Accepted, Refusal> {
+        let spans = batch.span_count();
+        if spans == 0 {
+            return Ok(Accepted { spans: 0 });
+        }
+        let inner = &self.inner;
+        if inner.closed.is_cancelled() {
+            return Err(Refusal::ShuttingDown);
+        }
+        // A batch larger than the whole queue may still pass when the queue is empty.
+        let weight = spans.min(inner.capacity) as u32;
+        let Ok(permit) = inner.permits.clone().try_acquire_many_owned(weight) else {
+            return Err(Refusal::Overloaded { capacity: inner.capacity, retry_after: RETRY_AFTER });
+        };
+        inner.telemetry.pipeline_spans_queued.add(weight as i64);
+        let result = if spans <= INLINE_SPANS {
+            inner.assembler.insert(batch)
+        } else {
+            let assembler = inner.assembler.clone();
+            tokio::task::spawn_blocking(move || assembler.insert(batch))
+                .await
+                .unwrap_or_else(|e| Err(StoreError::Unavailable(format!("ingest task failed: {e}"))))
+        };
+        inner.telemetry.pipeline_spans_queued.add(-(weight as i64));
+        drop(permit);
+        result.map(|spans| Accepted { spans }).map_err(Refusal::from)
+    }
+}

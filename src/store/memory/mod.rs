@@ -1,0 +1,242 @@
+//! The in-memory store: traces in lock shards keyed by trace id, bounded by a byte budget that
+//! evicts the oldest-arrived traces first, plus a small name index for services and operations.
+//!
+//! Invariants: every stored trace has exactly one entry in its shard's arrival queue; a shard's
+//! `bytes` is the sum of its traces' estimated sizes; each shard keeps `bytes` within its share of
+//! the budget after every write.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use crate::config::MemoryStoreSettings;
+use crate::model::query::{remote_service, TraceQuery};
+use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
+use crate::telemetry::Telemetry;
+
+use super::{Operation, Store, StoreError};
+
+/// Traces kept in memory, bounded by bytes.
+pub struct MemoryStore {
+    shards: Box<[Mutex<Shard>]>,
+    names: RwLock<NameIndex>,
+    settings: MemoryStoreSettings,
+    telemetry: Arc<Telemetry>,
+}
+
+#[derive(Default)]
+struct Shard {
+    traces: HashMap<TraceId, StoredTrace>,
+    arrival: VecDeque<TraceId>,
+    bytes: usize,
+}
+
+struct StoredTrace {
+    spans: Vec<Arc<SpanRecord>>,
+    bytes: usize,
+    first_start: UnixNanos,
+    last_start: UnixNanos,
+}
+
+#[derive(Default)]
+struct ServiceNames {
+    operations: BTreeSet<Operation>,
+    remote_services: BTreeSet<String>,
+}
+
+#[derive(Default)]
+struct NameIndex {
+    services: BTreeMap<String, ServiceNames>,
+}
+
+/// One name-index entry a span contributes.
+#[derive(PartialEq, Eq, Hash)]
+struct NameEntry<'a> {
+    service: &'a str,
+    operation: &'a str,
+    kind: SpanKind,
+    remote: Option<String>,
+}
+
+impl MemoryStore {
+    /// An empty store with these limits, reporting into `telemetry`.
+    pub fn new(settings: MemoryStoreSettings, telemetry: Arc<Telemetry>) -> Self {
+        let shards = (0..settings.shards.get()).map(|_| Mutex::new(Shard::default())).collect();
+        Self {
+            shards,
+            names: RwLock::new(NameIndex::default()),
+            settings,
+            telemetry,
+        }
+    }
+
+    fn shard_index(&self, id: &TraceId) -> usize {
+        // Trace ids are random: their low bytes spread traces evenly.
+        (id.low() as usize) % self.shards.len()
+    }
+
+    fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
+        // A panic while holding the lock cannot leave a shard half-updated in a way that matters
+        // more than losing the whole store, so keep serving.
+        self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn shard_budget(&self) -> usize {
+        self.settings.max_bytes / self.shards.len()
+    }
+
+    fn index_names(&self, records: &[SpanRecord]) {
+        let mut entries: Vec<NameEntry<'_>> = Vec::new();
+        {
+            let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+            for r in records {
+                let entry = NameEntry {
+                    service: r.service_name(),
+                    operation: &r.span.name,
+                    kind: r.span.kind,
+                    remote: remote_service(r),
+                };
+                let known = names.services.get(entry.service).is_some_and(|s| {
+                    s.operations.iter().any(|o| o.name == entry.operation && o.kind == entry.kind)
+                        && entry.remote.as_ref().is_none_or(|remote| s.remote_services.contains(remote))
+                });
+                if !known && !entries.contains(&entry) {
+                    entries.push(entry);
+                }
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let mut dropped = 0u64;
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        for entry in entries {
+            if !names.services.contains_key(entry.service) && names.services.len() >= self.settings.max_services {
+                dropped += 1;
+                continue;
+            }
+            let service = names.services.entry(entry.service.to_owned()).or_default();
+            let operation = Operation { name: entry.operation.to_owned(), kind: entry.kind };
+            if !service.operations.contains(&operation) {
+                if service.operations.len() >= self.settings.max_operations_per_service {
+                    dropped += 1;
+                } else {
+                    service.operations.insert(operation);
+                }
+            }
+            if let Some(remote) = entry.remote {
+                if service.remote_services.len() < self.settings.max_operations_per_service {
+                    service.remote_services.insert(remote);
+                } else if !service.remote_services.contains(&remote) {
+                    dropped += 1;
+                }
+            }
+        }
+        if dropped > 0 {
+            self.telemetry.store_names_dropped.add(dropped);
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError> {
+        self.index_names(&records);
+        let budget = self.shard_budget();
+        let mut by_shard: Vec<Vec<SpanRecord>> = (0..self.shards.len()).map(|_| Vec::new()).collect();
+        for r in records {
+            let i = self.shard_index(&r.span.trace_id);
+            by_shard[i].push(r);
+        }
+        let (mut added_bytes, mut evicted_bytes) = (0usize, 0usize);
+        let (mut added_traces, mut evicted_traces, mut evicted_spans) = (0usize, 0usize, 0usize);
+        for (i, records) in by_shard.into_iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+            let mut shard = self.lock(i);
+            for r in records {
+                let bytes = r.estimated_bytes();
+                let start = r.span.start;
+                let trace_id = r.span.trace_id;
+                let shard = &mut *shard;
+                let trace = shard.traces.entry(trace_id).or_insert_with(|| {
+                    shard.arrival.push_back(trace_id);
+                    added_traces += 1;
+                    StoredTrace { spans: Vec::new(), bytes: 0, first_start: start, last_start: start }
+                });
+                trace.spans.push(Arc::new(r));
+                trace.bytes += bytes;
+                trace.first_start = trace.first_start.min(start);
+                trace.last_start = trace.last_start.max(start);
+                shard.bytes += bytes;
+                added_bytes += bytes;
+            }
+            // Evict whole traces, oldest arrival first, until the shard is within its budget.
+            while shard.bytes > budget {
+                let Some(oldest) = shard.arrival.pop_front() else { break };
+                if let Some(gone) = shard.traces.remove(&oldest) {
+                    shard.bytes -= gone.bytes;
+                    evicted_bytes += gone.bytes;
+                    evicted_traces += 1;
+                    evicted_spans += gone.spans.len();
+                }
+            }
+        }
+        let t = &self.telemetry;
+        t.store_bytes.add(added_bytes as i64 - evicted_bytes as i64);
+        t.store_traces.add(added_traces as i64 - evicted_traces as i64);
+        if evicted_traces > 0 {
+            t.store_traces_evicted.add(evicted_traces as u64);
+            t.store_spans_evicted.add(evicted_spans as u64);
+            tracing::debug!(traces = evicted_traces, spans = evicted_spans, "evicted oldest traces to stay within the memory budget");
+        }
+        Ok(())
+    }
+
+    fn trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
+        let shard = self.lock(self.shard_index(&id));
+        Ok(shard.traces.get(&id).map(|t| Trace { trace_id: id, spans: t.spans.clone() }))
+    }
+
+    fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+        // Pass 1: collect (start, id) of every match, holding each shard's lock only for its scan.
+        let mut hits: Vec<(UnixNanos, TraceId)> = Vec::new();
+        for i in 0..self.shards.len() {
+            let shard = self.lock(i);
+            for (id, trace) in &shard.traces {
+                if query.may_overlap(trace.first_start, trace.last_start) && query.matches(&trace.spans) {
+                    hits.push((trace.first_start, *id));
+                }
+            }
+        }
+        // Newest first; ties broken by id so results are stable.
+        hits.sort_unstable_by(|a, b| b.cmp(a));
+        hits.truncate(query.limit);
+        // Pass 2: fetch the winners (one may have been evicted in between: skip it).
+        let mut traces = Vec::with_capacity(hits.len());
+        for (_, id) in hits {
+            if let Some(trace) = self.trace(id)? {
+                traces.push(trace);
+            }
+        }
+        Ok(traces)
+    }
+
+    fn services(&self) -> Result<Vec<String>, StoreError> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        Ok(names.services.keys().cloned().collect())
+    }
+
+    fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        Ok(names
+            .services
+            .get(service)
+            .map(|s| s.operations.iter().filter(|o| kind.is_none_or(|k| o.kind == k)).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        Ok(names.services.get(service).map(|s| s.remote_services.iter().cloned().collect()).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Builders for spans and traces and a real in-process server, for tests, benches and fuzz targets.
+
+use std::sync::Arc;
+
+use crate::model::{
+    AnyValue, Batch, Event, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind,
+    SpanRecord, Status, StatusCode, Trace, TraceId, UnixNanos,
+};
+
+/// A trace id from a small number (never zero).
+pub fn trace_id(n: u128) -> TraceId {
+    TraceId::from_array(n.max(1).to_be_bytes()).unwrap_or_else(|_| unreachable!("max(1) is non-zero"))
+}
+
+/// A span id from a small number (never zero).
+pub fn span_id(n: u64) -> SpanId {
+    SpanId::from_array(n.max(1).to_be_bytes()).unwrap_or_else(|_| unreachable!("max(1) is non-zero"))
+}
+
+/// Builds a span record with sensible defaults: 1 ms long, starting at 2023-11-14 22:13:20 UTC.
+#[derive(Debug, Clone)]
+pub struct SpanBuilder {
+    record: SpanRecord,
+}
+
+/// Default start of built spans: 1,700,000,000 s after the epoch.
+pub const BASE_TIME: u64 = 1_700_000_000_000_000_000;
+
+impl SpanBuilder {
+    /// A server span of `service` named `name` in trace `trace`.
+    pub fn new(service: &str, name: &str, trace: u128, span: u64) -> Self {
+        Self {
+            record: SpanRecord {
+                resource: Arc::new(Resource {
+                    attributes: vec![KeyValue::new("service.name", AnyValue::String(service.into()))],
+                    dropped_attributes_count: 0,
+                }),
+                scope: Arc::new(Scope::default()),
+                span: Span {
+                    trace_id: trace_id(trace),
+                    span_id: span_id(span),
+                    parent_span_id: None,
+                    trace_state: String::new(),
+                    flags: 1,
+                    name: name.into(),
+                    kind: SpanKind::Server,
+                    start: UnixNanos(BASE_TIME),
+                    end: UnixNanos(BASE_TIME + 1_000_000),
+                    attributes: Vec::new(),
+                    dropped_attributes_count: 0,
+                    events: Vec::new(),
+                    dropped_events_count: 0,
+                    links: Vec::new(),
+                    dropped_links_count: 0,
+                    status: Status::default(),
+                },
+            },
+        }
+    }
+
+    /// Sets the parent span.
+    pub fn parent(mut self, parent: u64) -> Self {
+        self.record.span.parent_span_id = Some(span_id(parent));
+        self
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.record.span.kind = kind;
+        self
+    }
+
+    /// Sets start (nanoseconds after [`BASE_TIME`]) and duration in nanoseconds.
+    pub fn timing(mut self, offset_nanos: u64, duration_nanos: u64) -> Self {
+        self.record.span.start = UnixNanos(BASE_TIME + offset_nanos);
+        self.record.span.end = UnixNanos(BASE_TIME + offset_nanos + duration_nanos);
+        self
+    }
+
+    /// Sets absolute start and end.
+    pub fn at(mut self, start: UnixNanos, end: UnixNanos) -> Self {
+        self.record.span.start = start;
+        self.record.span.end = end;
+        self
+    }
+
+    /// Adds a span attribute.
+    pub fn attr(mut self, key: &str, value: AnyValue) -> Self {
+        self.record.span.attributes.push(KeyValue::new(key, value));
+        self
+    }
+
+    /// Adds a resource attribute.
+    pub fn resource_attr(mut self, key: &str, value: AnyValue) -> Self {
+        Arc::make_mut(&mut self.record.resource).attributes.push(KeyValue::new(key, value));
+        self
+    }
+
+    /// Sets the instrumentation scope.
+    pub fn scope(mut self, name: &str, version: &str) -> Self {
+        let scope = Arc::make_mut(&mut self.record.scope);
+        scope.name = name.into();
+        scope.version = version.into();
+        self
+    }
+
+    /// Sets the status.
+    pub fn status(mut self, code: StatusCode, message: &str) -> Self {
+        self.record.span.status = Status { code, message: message.into() };
+        self
+    }
+
+    /// Adds an event at an offset from the span's start.
+    pub fn event(mut self, offset_nanos: u64, name: &str, attributes: Vec<KeyValue>) -> Self {
+        let time = UnixNanos(self.record.span.start.0 + offset_nanos);
+        self.record.span.events.push(Event {
+            time,
+            name: name.into(),
+            attributes,
+            dropped_attributes_count: 0,
+        });
+        self
+    }
+
+    /// Adds a link.
+    pub fn link(mut self, trace: u128, span: u64, attributes: Vec<KeyValue>) -> Self {
+        self.record.span.links.push(Link {
+            trace_id: trace_id(trace),
+            span_id: span_id(span),
+            trace_state: String::new(),
+            attributes,
+            dropped_attributes_count: 0,
+            flags: 0,
+        });
+        self
+    }
+
+    /// Gives mutable access for anything the builder has no method for.
+    pub fn with(mut self, edit: impl FnOnce(&mut SpanRecord)) -> Self {
+        edit(&mut self.record);
+        self
+    }
+
+    /// The finished record.
+    pub fn build(self) -> SpanRecord {
+        self.record
+    }
+}
+
+/// Groups records into a trace (all must share the trace id of the first).
+pub fn trace_of(records: Vec<SpanRecord>) -> Trace {
+    let trace_id = records.first().map(|r| r.span.trace_id).unwrap_or_else(|| trace_id(1));
+    Trace {
+        trace_id,
+        spans: records.into_iter().map(Arc::new).collect(),
+    }
+}
+
+/// Wraps records into a batch, one resource/scope group per record.
+pub fn batch_of(records: Vec<SpanRecord>) -> Batch {
+    Batch {
+        resource_spans: records
+            .into_iter()
+            .map(|r| ResourceSpans {
+                resource: r.resource,
+                scope_spans: vec![ScopeSpans {
+                    scope: r.scope,
+                    spans: vec![r.span],
+                }],
+            })
+            .collect(),
+    }
+}

@@ -109,3 +109,66 @@ impl Ingest {
         result.map(|spans| Accepted { spans }).map_err(Refusal::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+    use crate::config::AssemblerSettings;
+    use crate::testkit::{batch_of, GatedStore, SpanBuilder};
+
+    fn big_batch(trace: u128) -> Batch {
+        batch_of((1..=300).map(|i| SpanBuilder::new("s", "op", trace, i).build()).collect())
+    }
+
+    #[tokio::test]
+    async fn refuses_while_full_and_accepts_again_once_drained() {
+        let (store, open) = GatedStore::new();
+        let telemetry = Arc::new(Telemetry::default());
+        let assembler = Arc::new(Assembler::new(
+            AssemblerSettings {
+                shards: NonZeroUsize::new(2).unwrap(),
+                idle_timeout: Duration::from_secs(5),
+                max_traces: NonZeroUsize::new(100).unwrap(),
+            },
+            Arc::new(store),
+            telemetry.clone(),
+        ));
+        let settings = IngestSettings { max_request_bytes: 1 << 20, queue_spans: NonZeroUsize::new(300).unwrap() };
+        let ingest = Ingest::new(&settings, assembler, telemetry.clone(), CancellationToken::new());
+        let first = tokio::spawn({
+            let ingest = ingest.clone();
+            async move { ingest.submit(big_batch(1)).await }
+        });
+        while telemetry.pipeline_spans_queued.get() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let refused = ingest.submit(big_batch(2)).await;
+        assert!(matches!(refused, Err(Refusal::Overloaded { .. })), "{refused:?}");
+        open.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap().spans, 300);
+        open.send(()).unwrap();
+        assert_eq!(ingest.submit(big_batch(3)).await.unwrap().spans, 300);
+    }
+
+    #[tokio::test]
+    async fn refuses_after_close() {
+        let (store, _open) = GatedStore::new();
+        let telemetry = Arc::new(Telemetry::default());
+        let assembler = Arc::new(Assembler::new(
+            AssemblerSettings {
+                shards: NonZeroUsize::new(1).unwrap(),
+                idle_timeout: Duration::from_secs(5),
+                max_traces: NonZeroUsize::new(10).unwrap(),
+            },
+            Arc::new(store),
+            telemetry.clone(),
+        ));
+        let closed = CancellationToken::new();
+        let settings = IngestSettings { max_request_bytes: 1 << 20, queue_spans: NonZeroUsize::new(10).unwrap() };
+        let ingest = Ingest::new(&settings, assembler, telemetry, closed.clone());
+        closed.cancel();
+        assert!(matches!(ingest.submit(big_batch(1)).await, Err(Refusal::ShuttingDown)));
+    }
+}

@@ -1,5 +1,6 @@
 //! Builders for spans and traces and a real in-process server, for tests, benches and fuzz targets.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::model::{
@@ -169,5 +170,115 @@ pub fn batch_of(records: Vec<SpanRecord>) -> Batch {
                 }],
             })
             .collect(),
+    }
+}
+/// A memory store whose writes each wait for a permit from the test, to hold the pipeline full.
+pub struct GatedStore {
+    gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    inner: crate::store::MemoryStore,
+}
+
+impl GatedStore {
+    /// The store and the sender that lets one write through per message.
+    pub fn new() -> (Self, std::sync::mpsc::Sender<()>) {
+        let (open, gate) = std::sync::mpsc::channel();
+        let inner = crate::store::MemoryStore::new(
+            crate::config::Settings::for_tests().store,
+            Arc::new(crate::telemetry::Telemetry::default()),
+        );
+        (Self { gate: std::sync::Mutex::new(gate), inner }, open)
+    }
+}
+
+impl crate::store::Store for GatedStore {
+    fn write(&self, records: Vec<SpanRecord>) -> Result<(), crate::store::StoreError> {
+        // A dropped sender opens the gate for good.
+        let _ = self.gate.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        self.inner.write(records)
+    }
+    fn trace(&self, id: TraceId) -> Result<Option<Trace>, crate::store::StoreError> {
+        self.inner.trace(id)
+    }
+    fn find_traces(&self, q: &crate::model::query::TraceQuery) -> Result<Vec<Trace>, crate::store::StoreError> {
+        self.inner.find_traces(q)
+    }
+    fn services(&self) -> Result<Vec<String>, crate::store::StoreError> {
+        self.inner.services()
+    }
+    fn operations(&self, s: &str, k: Option<SpanKind>) -> Result<Vec<crate::store::Operation>, crate::store::StoreError> {
+        self.inner.operations(s, k)
+    }
+    fn remote_services(&self, s: &str) -> Result<Vec<String>, crate::store::StoreError> {
+        self.inner.remote_services(s)
+    }
+}
+
+/// A tracehound running in-process on ephemeral loopback ports, stopped when dropped.
+pub struct TestServer {
+    /// Where each listener is bound.
+    pub addrs: crate::server::BoundAddrs,
+    /// The running server.
+    running: Option<crate::server::Running>,
+    runtime_guard: Option<tokio::runtime::Handle>,
+}
+
+impl TestServer {
+    /// Starts a server with default settings on port 0 everywhere.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `edit` adjusts the test settings.
+    pub async fn start_with(edit: impl FnOnce(&mut crate::config::Settings)) -> Self {
+        let mut settings = crate::config::Settings::for_tests();
+        edit(&mut settings);
+        let running = crate::server::start(settings)
+            .await
+            .unwrap_or_else(|e| panic!("test server failed to start: {e}"));
+        Self::from_running(running)
+    }
+
+    /// Starts a server with test settings over a store of the caller's making.
+    pub async fn start_with_store(store: Arc<dyn crate::store::Store>) -> Self {
+        let running = crate::server::start_with_store(crate::config::Settings::for_tests(), move |_| store)
+            .await
+            .unwrap_or_else(|e| panic!("test server failed to start: {e}"));
+        Self::from_running(running)
+    }
+
+    fn from_running(running: crate::server::Running) -> Self {
+        Self {
+            addrs: running.addrs.clone(),
+            running: Some(running),
+            runtime_guard: tokio::runtime::Handle::try_current().ok(),
+        }
+    }
+
+    /// `http://addr` of a listener.
+    pub fn url(addr: SocketAddr) -> String {
+        format!("http://{addr}")
+    }
+
+    /// The server's telemetry, to check counters.
+    pub fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        match &self.running {
+            Some(r) => &r.telemetry,
+            None => unreachable!("the server runs until dropped"),
+        }
+    }
+
+    /// Stops the server and waits for every stage to finish.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let (Some(running), Some(_)) = (self.running.take(), self.runtime_guard.take()) {
+            running.cancel.cancel();
+        }
     }
 }

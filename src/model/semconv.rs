@@ -73,3 +73,9 @@ pub const DB_NAME: &str = "db.name";
 pub const NET_HOST_IP: &str = "net.host.ip";
 /// Local port in Zipkin's translator.
 pub const NET_HOST_PORT: &str = "net.host.port";
+/// Local address (current conventions), Zipkin's local endpoint IP.
+pub const NETWORK_LOCAL_ADDRESS: &str = "network.local.address";
+/// Local port (current conventions), Zipkin's local endpoint port.
+pub const NETWORK_LOCAL_PORT: &str = "network.local.port";
+/// Prefix of the Zipkin tags that carry links (`otlp.link.0`, `otlp.link.1` …), as contrib writes them.
+pub const OTLP_LINK_PREFIX: &str = "otlp.link.";

@@ -1,1 +1,11 @@
-fn main() {}
+//! Integration tests: the real server in-process on ephemeral ports, spoken to over sockets with
+//! real wire encodings.
+
+mod cli;
+mod common;
+mod golden;
+mod otlp_grpc;
+mod otlp_http;
+mod query_jaeger;
+mod query_zipkin;
+mod sdk_python;

@@ -1,0 +1,177 @@
+//! Jaeger HTTP query endpoints (`/api/...`) with Jaeger's `{data, total, limit, offset, errors}`
+//! envelope, as Jaeger UI and Grafana's Jaeger data source read them.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::json::{trace_to_jaeger, JaegerTrace};
+use super::params::{parse_trace_id, parse_trace_query};
+use crate::model::{SpanKind, UnixNanos};
+use crate::query::{Params, QueryError, QueryState};
+
+/// The Jaeger HTTP API routes.
+pub fn router(state: QueryState) -> Router {
+    Router::new()
+        .route("/api/services", get(services))
+        .route("/api/services/{service}/operations", get(service_operations))
+        .route("/api/operations", get(operations))
+        .route("/api/traces", get(traces))
+        .route("/api/traces/{trace_id}", get(trace))
+        .with_state(state)
+}
+
+/// Jaeger's response envelope.
+#[derive(Debug, Serialize)]
+struct Envelope<T: Serialize> {
+    data: T,
+    total: usize,
+    limit: usize,
+    offset: usize,
+    errors: Option<Vec<EnvelopeError>>,
+}
+
+/// One entry of the envelope's `errors`.
+#[derive(Debug, Serialize)]
+struct EnvelopeError {
+    #[serde(skip_serializing_if = "is_zero")]
+    code: u16,
+    msg: String,
+    #[serde(rename = "traceID", skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
+}
+
+fn is_zero(code: &u16) -> bool {
+    *code == 0
+}
+
+fn ok<T: Serialize>(data: T, total: usize) -> Response {
+    Json(Envelope { data, total, limit: 0, offset: 0, errors: None }).into_response()
+}
+
+fn error(e: QueryError) -> Response {
+    let status = e.http_status();
+    let msg = match &e {
+        QueryError::NotFound(_) => "trace not found".to_owned(),
+        other => other.to_string(),
+    };
+    let body = Envelope::<Option<()>> {
+        data: None,
+        total: 0,
+        limit: 0,
+        offset: 0,
+        errors: Some(vec![EnvelopeError { code: status.as_u16(), msg, trace_id: None }]),
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn services(State(state): State<QueryState>) -> Response {
+    match state.services().await {
+        Ok(names) => {
+            let total = names.len();
+            ok(names, total)
+        }
+        Err(e) => error(e),
+    }
+}
+
+async fn service_operations(State(state): State<QueryState>, Path(service): Path<String>) -> Response {
+    match state.operations(service, None).await {
+        Ok(ops) => {
+            let mut names: Vec<String> = ops.into_iter().map(|o| o.name).collect();
+            names.dedup();
+            let total = names.len();
+            ok(names, total)
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// `{"name","spanKind"}` as `/api/operations` returns it.
+#[derive(Debug, Serialize)]
+struct OperationJson {
+    name: String,
+    #[serde(rename = "spanKind")]
+    span_kind: &'static str,
+}
+
+async fn operations(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let params = Params::parse(raw.as_deref())?;
+        let service = params
+            .non_empty("service")
+            .ok_or_else(|| QueryError::BadRequest("parameter 'service' is required".into()))?
+            .to_owned();
+        let kind = params
+            .non_empty("spanKind")
+            .map(|k| SpanKind::from_lower_str(k).ok_or_else(|| QueryError::BadRequest(format!("unsupported span kind {k:?}"))))
+            .transpose()?;
+        state.operations(service, kind).await
+    }
+    .await;
+    match result {
+        Ok(ops) => {
+            let data: Vec<OperationJson> = ops
+                .into_iter()
+                .map(|o| OperationJson { name: o.name, span_kind: o.kind.as_lower_str() })
+                .collect();
+            let total = data.len();
+            ok(data, total)
+        }
+        Err(e) => error(e),
+    }
+}
+
+async fn traces(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
+    let params = match Params::parse(raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    let ids: Vec<&str> = params.all("traceID").filter(|v| !v.is_empty()).collect();
+    if !ids.is_empty() {
+        return traces_by_id(&state, &ids).await;
+    }
+    let result = async {
+        let query = parse_trace_query(&params, UnixNanos::now())?;
+        state.find_traces(query).await
+    }
+    .await;
+    match result {
+        Ok(found) => ok(found.iter().map(trace_to_jaeger).collect::<Vec<JaegerTrace>>(), 0),
+        Err(e) => error(e),
+    }
+}
+
+/// `/api/traces?traceID=a&traceID=b`: the traces found, and an error entry for each missing id.
+async fn traces_by_id(state: &QueryState, ids: &[&str]) -> Response {
+    let mut data = Vec::new();
+    let mut errors = Vec::new();
+    for text in ids {
+        let id = match parse_trace_id(text) {
+            Ok(id) => id,
+            Err(e) => return error(e),
+        };
+        match state.trace(id).await {
+            Ok(Some(trace)) => data.push(trace_to_jaeger(&trace)),
+            Ok(None) => errors.push(EnvelopeError { code: 0, msg: "trace not found".into(), trace_id: Some(text.to_string()) }),
+            Err(e) => return error(e),
+        }
+    }
+    let errors = (!errors.is_empty()).then_some(errors);
+    Json(Envelope { data, total: 0, limit: 0, offset: 0, errors }).into_response()
+}
+
+async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Response {
+    let result = async {
+        let trace_id = parse_trace_id(&id)?;
+        state.trace(trace_id).await?.ok_or_else(|| QueryError::NotFound(id.clone()))
+    }
+    .await;
+    match result {
+        Ok(trace) => ok(vec![trace_to_jaeger(&trace)], 0),
+        Err(e) => error(e),
+    }
+}
+

@@ -1,0 +1,145 @@
+//! Query APIs: each parses its parameters into one `TraceQuery`, asks the store through
+//! [`QueryState`], and encodes the answer in its own format. Store calls run on blocking threads
+//! so a long scan never stalls the reactor.
+
+pub mod jaeger;
+pub mod zipkin;
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::model::query::TraceQuery;
+use crate::model::{SpanKind, Trace, TraceId};
+use crate::store::{Operation, Store, StoreError};
+use crate::telemetry::Telemetry;
+
+/// Why a query could not be answered; each API renders it in its own error format.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueryError {
+    /// A parameter is missing or malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The thing asked for does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed (500).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl QueryError {
+    /// The HTTP status for this error.
+    pub fn http_status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// What every query API reads from: the store and the server's counters.
+#[derive(Clone)]
+pub struct QueryState {
+    store: Arc<dyn Store>,
+    telemetry: Arc<Telemetry>,
+}
+
+impl QueryState {
+    /// Query state over a store.
+    pub fn new(store: Arc<dyn Store>, telemetry: Arc<Telemetry>) -> Self {
+        Self { store, telemetry }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| QueryError::Store(StoreError::Unavailable(format!("query task failed: {e}"))))?
+            .map_err(QueryError::from)
+    }
+
+    /// Traces answering the query, newest first.
+    pub async fn find_traces(&self, query: TraceQuery) -> Result<Vec<Trace>, QueryError> {
+        self.blocking(move |s| s.find_traces(&query)).await
+    }
+
+    /// One trace by id.
+    pub async fn trace(&self, id: TraceId) -> Result<Option<Trace>, QueryError> {
+        self.blocking(move |s| s.trace(id)).await
+    }
+
+    /// Service names, sorted.
+    pub async fn services(&self) -> Result<Vec<String>, QueryError> {
+        self.blocking(|s| s.services()).await
+    }
+
+    /// Operations of a service, optionally of one kind.
+    pub async fn operations(&self, service: String, kind: Option<SpanKind>) -> Result<Vec<Operation>, QueryError> {
+        self.blocking(move |s| s.operations(&service, kind)).await
+    }
+
+    /// Remote services a service called.
+    pub async fn remote_services(&self, service: String) -> Result<Vec<String>, QueryError> {
+        self.blocking(move |s| s.remote_services(&service)).await
+    }
+}
+
+/// `GET /metrics`: Prometheus exposition of tracehound's own figures.
+pub fn metrics_router(state: QueryState) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let body = state.telemetry.render_prometheus();
+            async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response() }
+        }),
+    )
+}
+
+/// A request's query string as ordered key-value pairs (keys may repeat).
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses a raw query string; malformed percent-encoding is a bad request.
+    pub fn parse(raw: Option<&str>) -> Result<Self, QueryError> {
+        let raw = raw.unwrap_or("");
+        serde_urlencoded::from_str(raw)
+            .map(Self)
+            .map_err(|e| QueryError::BadRequest(format!("malformed query string: {e}")))
+    }
+
+    /// The first value of a key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The first non-empty value of a key.
+    pub fn non_empty(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Every value of a key, in order.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Parses the first non-empty value of a key with `FromStr`, naming the key on failure.
+    pub fn parsed<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, QueryError> {
+        self.non_empty(key)
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| QueryError::BadRequest(format!("invalid value {v:?} for parameter {key}")))
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,6 @@
+//! The Zipkin v2 query API (port 9411, also under `/zipkin`).
+
+mod http;
+pub mod json;
+
+pub use http::router;

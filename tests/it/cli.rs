@@ -1,0 +1,84 @@
+//! The `tracehound` binary itself: documented flags, start-up on given addresses, clean stop on SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[tokio::test]
+async fn help_documents_every_listener_limit_and_config_file() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound")).arg("--help").output().await.unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--config",
+        "--bind",
+        "--otlp-grpc-addr",
+        "--otlp-http-addr",
+        "--zipkin-addr",
+        "--query-addr",
+        "--max-request-bytes",
+        "--memory-store-bytes",
+        "--ingest-queue-spans",
+        "--trace-idle-timeout",
+        "TRACEHOUND_BIND",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tracehound.toml");
+    // The file sets the query address; flags set the others; an env var sets the log level.
+    std::fs::write(&config, "query-addr = \"127.0.0.1:0\"\n").unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .args(["--config", config.to_str().unwrap()])
+        .args(["--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--zipkin-addr", "127.0.0.1:0"])
+        .env("TRACEHOUND_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let listening = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("tracehound listening") {
+                return line;
+            }
+        }
+        panic!("tracehound exited before listening");
+    })
+    .await
+    .expect("tracehound starts within 20 s");
+    let query = listening
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("query="))
+        .unwrap_or_else(|| panic!("no query address in {listening:?}"))
+        .to_owned();
+    let (status, body) = crate::common::get_json(&format!("http://{query}/api/services")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"], serde_json::json!([]));
+
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("stops within 10 s").unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn invalid_configuration_fails_fast_with_a_message() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .args(["--shards", "0"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("shards"), "{stderr}");
+}

@@ -1,0 +1,203 @@
+//! Helpers shared by the integration tests: OTLP request builders, a tonic OTLP client, HTTP calls.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Buf, BufMut};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span::Event, status::StatusCode, ResourceSpans, ScopeSpans, Span, Status};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tracehound::receiver::otlp::grpc::EXPORT_PATH;
+
+/// Unix nanoseconds one minute ago, so default query windows include test spans.
+pub fn recent_nanos() -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    (now - Duration::from_secs(60)).as_nanos() as u64
+}
+
+/// A string attribute.
+pub fn attr(key: &str, value: Value) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+}
+
+/// A string value.
+pub fn s(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+/// A span with the given ids, timing (ns) and kind.
+pub fn span(trace: [u8; 16], id: u64, parent: Option<u64>, name: &str, kind: i32, start: u64, dur: u64) -> Span {
+    Span {
+        trace_id: trace.to_vec(),
+        span_id: id.to_be_bytes().to_vec(),
+        parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
+        name: name.into(),
+        kind,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + dur,
+        ..Default::default()
+    }
+}
+
+/// One resource (with `service.name`) and one scope around the spans.
+pub fn resource_spans(service: &str, spans: Vec<Span>) -> ResourceSpans {
+    ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![attr("service.name", s(service)), attr("host.name", s("box-1"))],
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            scope: Some(InstrumentationScope { name: "it".into(), version: "1.0".into(), ..Default::default() }),
+            spans,
+            schema_url: String::new(),
+        }],
+        schema_url: String::new(),
+    }
+}
+
+/// A request of several resource groups.
+pub fn request(groups: Vec<ResourceSpans>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest { resource_spans: groups }
+}
+
+/// Trace id of the seeded checkout trace.
+pub const CHECKOUT: [u8; 16] = [0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36];
+/// Trace id of the seeded health-check trace (64-bit: high half zero).
+pub const HEALTH: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7];
+
+/// Two traces: `frontend GET /cart` (50 ms) calling `cart` (a failing client span and a 10 ms
+/// server span with `db.system=redis`), and a 1 ms `frontend GET /health`.
+pub fn seed_request(start: u64) -> ExportTraceServiceRequest {
+    let mut client = span(CHECKOUT, 2, Some(1), "call cart", 3, start + 1_000_000, 20_000_000);
+    client.attributes = vec![attr("peer.service", s("cart")), attr("http.request.method", s("GET"))];
+    client.status = Some(Status { code: StatusCode::Error as i32, message: "upstream timeout".into() });
+    client.events = vec![Event {
+        time_unix_nano: start + 2_000_000,
+        name: "retry".into(),
+        attributes: vec![attr("attempt", Value::IntValue(2))],
+        dropped_attributes_count: 0,
+    }];
+    let mut load = span(CHECKOUT, 3, Some(2), "load", 2, start + 2_000_000, 10_000_000);
+    load.attributes = vec![attr("db.system", s("redis"))];
+    request(vec![
+        resource_spans(
+            "frontend",
+            vec![
+                span(CHECKOUT, 1, None, "GET /cart", 2, start, 50_000_000),
+                client,
+                span(HEALTH, 7, None, "GET /health", 2, start + 100_000_000, 1_000_000),
+            ],
+        ),
+        resource_spans("cart", vec![load]),
+    ])
+}
+
+/// Connects a gRPC channel to a listener.
+pub async fn channel(addr: SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+}
+
+/// Calls OTLP `Export`, optionally gzip-compressed.
+pub async fn export_grpc(
+    addr: SocketAddr,
+    req: ExportTraceServiceRequest,
+    gzip: bool,
+) -> Result<ExportTraceServiceResponse, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel(addr).await);
+    if gzip {
+        grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+    }
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<ExportTraceServiceRequest, ExportTraceServiceResponse>::default();
+    grpc.unary(tonic::Request::new(req), http::uri::PathAndQuery::from_static(EXPORT_PATH), codec)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Sends arbitrary bytes as the `Export` request message.
+pub async fn export_raw_grpc(addr: SocketAddr, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel(addr).await);
+    grpc.ready().await.unwrap();
+    grpc.unary(tonic::Request::new(body), http::uri::PathAndQuery::from_static(EXPORT_PATH), RawCodec)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A codec that sends and receives message bytes as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+/// GETs a URL and parses the body as JSON (panics on a non-JSON body).
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: {status} non-JSON body {text:?}: {e}"));
+    (status, json)
+}
+
+/// GETs a URL, returning status, content type and body text.
+pub async fn get_text(url: &str) -> (u16, String, String) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+/// POSTs a body with a content type and optional content encoding.
+pub async fn post(url: &str, content_type: &str, encoding: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().post(url).header("content-type", content_type);
+    if let Some(encoding) = encoding {
+        request = request.header("content-encoding", encoding);
+    }
+    request.body(body).send().await.unwrap()
+}
+
+/// gzip-compresses bytes.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

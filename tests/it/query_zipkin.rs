@@ -1,0 +1,103 @@
+//! Zipkin v2 query API over a real socket.
+
+use tracehound::testkit::TestServer;
+
+use crate::common::*;
+
+async fn seeded() -> (TestServer, u64) {
+    let server = TestServer::start().await;
+    let start = recent_nanos();
+    export_grpc(server.addrs.otlp_grpc, seed_request(start), false).await.unwrap();
+    (server, start)
+}
+
+#[tokio::test]
+async fn name_lists_are_sorted_and_need_service_name() {
+    let (server, _) = seeded().await;
+    let base = format!("http://{}", server.addrs.zipkin);
+    assert_eq!(get_json(&format!("{base}/api/v2/services")).await.1, serde_json::json!(["cart", "frontend"]));
+    assert_eq!(
+        get_json(&format!("{base}/api/v2/spans?serviceName=frontend")).await.1,
+        serde_json::json!(["GET /cart", "GET /health", "call cart"])
+    );
+    assert_eq!(get_json(&format!("{base}/api/v2/remoteServices?serviceName=frontend")).await.1, serde_json::json!(["cart"]));
+    let (status, content_type, body) = get_text(&format!("{base}/api/v2/spans")).await;
+    assert_eq!((status, content_type.as_str()), (400, "text/plain; charset=utf-8"));
+    assert!(body.contains("serviceName"));
+    // Also under /zipkin, as Zipkin serves it.
+    assert_eq!(get_json(&format!("{base}/zipkin/api/v2/services")).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn trace_by_id_matches_zipkin_json_and_unknown_is_404_text() {
+    let (server, start) = seeded().await;
+    let base = format!("http://{}", server.addrs.zipkin);
+    let (status, spans) = get_json(&format!("{base}/api/v2/trace/{}", hex(&CHECKOUT))).await;
+    assert_eq!(status, 200);
+    let client = spans.as_array().unwrap().iter().find(|s| s["id"] == "0000000000000002").unwrap();
+    assert_eq!(client["traceId"], hex(&CHECKOUT));
+    assert_eq!(client["parentId"], "0000000000000001");
+    assert_eq!(client["kind"], "CLIENT");
+    assert_eq!(client["name"], "call cart");
+    assert_eq!(client["timestamp"], (start + 1_000_000) / 1000);
+    assert_eq!(client["duration"], 20_000);
+    assert_eq!(client["localEndpoint"]["serviceName"], "frontend");
+    assert_eq!(client["remoteEndpoint"]["serviceName"], "cart");
+    assert_eq!(client["tags"]["error"], "upstream timeout");
+    assert_eq!(client["tags"]["otel.status_code"], "ERROR");
+    assert_eq!(client["tags"]["host.name"], "box-1");
+    assert_eq!(client["annotations"][0]["timestamp"], (start + 2_000_000) / 1000);
+    assert!(client["annotations"][0]["value"].as_str().unwrap().contains("retry"), "{}", client["annotations"]);
+
+    let (status, _, body) = get_text(&format!("{base}/api/v2/trace/00000000000000000000000000000abc")).await;
+    assert_eq!(status, 404);
+    assert_eq!(body, "00000000000000000000000000000abc not found");
+    assert_eq!(get_text(&format!("{base}/api/v2/trace/not-hex")).await.0, 400);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn short_and_upper_case_ids_find_64_bit_traces() {
+    let (server, _) = seeded().await;
+    let base = format!("http://{}", server.addrs.zipkin);
+    // HEALTH is 64-bit: Zipkin shows 16 hex digits; a 15-digit id is left-padded.
+    let (status, spans) = get_json(&format!("{base}/api/v2/trace/f067aa0ba902b7")).await;
+    assert_eq!(status, 200);
+    assert_eq!(spans[0]["traceId"], "00f067aa0ba902b7");
+    assert_eq!(get_json(&format!("{base}/api/v2/trace/00F067AA0BA902B7")).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn search_honours_zipkin_parameters_and_units() {
+    let (server, start) = seeded().await;
+    let base = format!("http://{}/api/v2/traces", server.addrs.zipkin);
+    let ids = |traces: &serde_json::Value| -> Vec<String> {
+        traces.as_array().unwrap().iter().map(|t| t[0]["traceId"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, all) = get_json(&format!("{base}?serviceName=frontend")).await;
+    assert_eq!(ids(&all), vec!["00f067aa0ba902b7".to_string(), hex(&CHECKOUT)], "newest first");
+    let (_, by_name) = get_json(&format!("{base}?serviceName=FRONTEND&spanName=get%20/cart")).await;
+    assert_eq!(ids(&by_name), vec![hex(&CHECKOUT)], "names compare ignoring case");
+    // Durations are µs: the checkout root lasts 50,000 µs, the health check 1,000 µs.
+    let (_, slow) = get_json(&format!("{base}?serviceName=frontend&minDuration=40000")).await;
+    assert_eq!(ids(&slow), vec![hex(&CHECKOUT)]);
+    let (_, none) = get_json(&format!("{base}?serviceName=frontend&minDuration=60000")).await;
+    assert_eq!(ids(&none), Vec::<String>::new());
+    let (_, errors) = get_json(&format!("{base}?annotationQuery=error%20and%20http.request.method%3DGET")).await;
+    assert_eq!(ids(&errors), vec![hex(&CHECKOUT)]);
+    let (_, remote) = get_json(&format!("{base}?serviceName=frontend&remoteServiceName=cart")).await;
+    assert_eq!(ids(&remote), vec![hex(&CHECKOUT)]);
+    // endTs/lookback are ms: a window ending before the traces finds nothing.
+    let end_ms = start / 1_000_000 - 1;
+    let (_, before) = get_json(&format!("{base}?endTs={end_ms}&lookback=60000")).await;
+    assert_eq!(ids(&before), Vec::<String>::new());
+    let (_, limited) = get_json(&format!("{base}?limit=1")).await;
+    assert_eq!(limited.as_array().unwrap().len(), 1);
+    let (status, _, body) = get_text(&format!("{base}?maxDuration=10")).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, "maxDuration is only valid with minDuration");
+    assert_eq!(get_text(&format!("{base}?limit=zero")).await.0, 400);
+    server.stop().await;
+}

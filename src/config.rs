@@ -141,6 +141,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_MAX_REQUEST_BYTES", value_name = "SIZE")]
     pub max_request_bytes: Option<ByteSize>,
 
+    /// Requests the receivers read and decode at once (each up to --max-request-bytes); more are refused as retryable [default: 64]
+    #[arg(long, env = "TRACEHOUND_MAX_CONCURRENT_REQUESTS", value_name = "N")]
+    pub max_concurrent_requests: Option<usize>,
+
     /// Spans the ingest pipeline holds at once; requests beyond it are refused as retryable (503 / UNAVAILABLE) [default: 1000000]
     #[arg(long, env = "TRACEHOUND_INGEST_QUEUE_SPANS", value_name = "N")]
     pub ingest_queue_spans: Option<usize>,
@@ -194,6 +198,8 @@ pub struct IngestSettings {
     pub max_request_bytes: usize,
     /// Spans the pipeline holds at once.
     pub queue_spans: NonZeroUsize,
+    /// Requests read and decoded at once across all receivers.
+    pub max_concurrent_requests: NonZeroUsize,
 }
 
 /// Assembler behaviour.
@@ -240,7 +246,8 @@ fn non_zero(key: &'static str, n: usize) -> Result<NonZeroUsize, ConfigError> {
 }
 
 fn bytes_usize(key: &'static str, size: ByteSize) -> Result<usize, ConfigError> {
-    usize::try_from(size.as_u64()).map_err(|_| ConfigError::Invalid { key, reason: "too large for this machine".into() })
+    usize::try_from(size.as_u64())
+        .map_err(|_| ConfigError::Invalid { key, reason: "too large for this machine".into() })
 }
 
 impl Config {
@@ -266,6 +273,7 @@ impl Config {
             zipkin_addr: self.zipkin_addr.or(fallback.zipkin_addr),
             query_addr: self.query_addr.or(fallback.query_addr),
             max_request_bytes: self.max_request_bytes.or(fallback.max_request_bytes),
+            max_concurrent_requests: self.max_concurrent_requests.or(fallback.max_concurrent_requests),
             ingest_queue_spans: self.ingest_queue_spans.or(fallback.ingest_queue_spans),
             memory_store_bytes: self.memory_store_bytes.or(fallback.memory_store_bytes),
             max_services: self.max_services.or(fallback.max_services),
@@ -293,7 +301,10 @@ impl Config {
         }
         let log = self.log.unwrap_or_else(|| "info".into());
         if log.parse::<tracing_subscriber::filter::Targets>().is_err() {
-            return Err(ConfigError::Invalid { key: "log", reason: format!("{log:?} is not a level or target=level list") });
+            return Err(ConfigError::Invalid {
+                key: "log",
+                reason: format!("{log:?} is not a level or target=level list"),
+            });
         }
         Ok(Settings {
             listen: ListenSettings {
@@ -305,6 +316,10 @@ impl Config {
             ingest: IngestSettings {
                 max_request_bytes,
                 queue_spans: non_zero("ingest-queue-spans", self.ingest_queue_spans.unwrap_or(1_000_000))?,
+                max_concurrent_requests: non_zero(
+                    "max-concurrent-requests",
+                    self.max_concurrent_requests.unwrap_or(64),
+                )?,
             },
             assembler: AssemblerSettings {
                 shards,

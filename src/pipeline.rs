@@ -46,6 +46,10 @@ pub enum Refusal {
     Store(#[from] StoreError),
 }
 
+/// A request slot: held while a receiver reads, decodes and submits one request.
+#[derive(Debug)]
+pub struct RequestSlot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
 /// A cheap, cloneable handle receivers use to submit batches.
 #[derive(Clone)]
 pub struct Ingest {
@@ -54,6 +58,7 @@ pub struct Ingest {
 
 struct Inner {
     assembler: Arc<Assembler>,
+    requests: Arc<Semaphore>,
     permits: Arc<Semaphore>,
     capacity: usize,
     telemetry: Arc<Telemetry>,
@@ -72,12 +77,27 @@ impl Ingest {
         Self {
             inner: Arc::new(Inner {
                 assembler,
+                requests: Arc::new(Semaphore::new(settings.max_concurrent_requests.get())),
                 permits: Arc::new(Semaphore::new(capacity)),
                 capacity,
                 telemetry,
                 closed,
             }),
         }
+    }
+
+    /// Reserves one of the request slots a receiver needs before reading and decoding a body, so
+    /// that the memory all bodies in flight can take stays bounded; refused as retryable when none is free.
+    pub fn admit_request(&self) -> Result<RequestSlot, Refusal> {
+        if self.inner.closed.is_cancelled() {
+            return Err(Refusal::ShuttingDown);
+        }
+        self.inner
+            .requests
+            .clone()
+            .try_acquire_owned()
+            .map(RequestSlot)
+            .map_err(|_| Refusal::Overloaded { capacity: self.inner.capacity, retry_after: RETRY_AFTER })
     }
 
     /// Submits a batch; `Ok` means the spans are in the assembler and visible to queries.
@@ -135,7 +155,11 @@ mod tests {
             Arc::new(store),
             telemetry.clone(),
         ));
-        let settings = IngestSettings { max_request_bytes: 1 << 20, queue_spans: NonZeroUsize::new(300).unwrap() };
+        let settings = IngestSettings {
+            max_request_bytes: 1 << 20,
+            queue_spans: NonZeroUsize::new(300).unwrap(),
+            max_concurrent_requests: NonZeroUsize::new(4).unwrap(),
+        };
         let ingest = Ingest::new(&settings, assembler, telemetry.clone(), CancellationToken::new());
         let first = tokio::spawn({
             let ingest = ingest.clone();
@@ -166,7 +190,11 @@ mod tests {
             telemetry.clone(),
         ));
         let closed = CancellationToken::new();
-        let settings = IngestSettings { max_request_bytes: 1 << 20, queue_spans: NonZeroUsize::new(10).unwrap() };
+        let settings = IngestSettings {
+            max_request_bytes: 1 << 20,
+            queue_spans: NonZeroUsize::new(10).unwrap(),
+            max_concurrent_requests: NonZeroUsize::new(4).unwrap(),
+        };
         let ingest = Ingest::new(&settings, assembler, telemetry, closed.clone());
         closed.cancel();
         assert!(matches!(ingest.submit(big_batch(1)).await, Err(Refusal::ShuttingDown)));

@@ -118,7 +118,12 @@ pub async fn start_with_store(
     others.spawn(assembler.run(cancel.clone()));
     let state = QueryState::new(store, telemetry.clone());
     others.spawn(serve_http("Zipkin API", zipkin, crate::query::zipkin::router(state.clone()), cancel.clone()));
-    others.spawn(serve_http("query API", query, crate::query::jaeger::router(state.clone()).merge(crate::query::metrics_router(state)), cancel.clone()));
+    others.spawn(serve_http(
+        "query API",
+        query,
+        crate::query::jaeger::router(state.clone()).merge(crate::query::metrics_router(state)),
+        cancel.clone(),
+    ));
 
     tracing::info!(
         otlp_grpc = %addrs.otlp_grpc,

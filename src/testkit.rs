@@ -114,12 +114,7 @@ impl SpanBuilder {
     /// Adds an event at an offset from the span's start.
     pub fn event(mut self, offset_nanos: u64, name: &str, attributes: Vec<KeyValue>) -> Self {
         let time = UnixNanos(self.record.span.start.0 + offset_nanos);
-        self.record.span.events.push(Event {
-            time,
-            name: name.into(),
-            attributes,
-            dropped_attributes_count: 0,
-        });
+        self.record.span.events.push(Event { time, name: name.into(), attributes, dropped_attributes_count: 0 });
         self
     }
 
@@ -151,10 +146,7 @@ impl SpanBuilder {
 /// Groups records into a trace (all must share the trace id of the first).
 pub fn trace_of(records: Vec<SpanRecord>) -> Trace {
     let trace_id = records.first().map(|r| r.span.trace_id).unwrap_or_else(|| trace_id(1));
-    Trace {
-        trace_id,
-        spans: records.into_iter().map(Arc::new).collect(),
-    }
+    Trace { trace_id, spans: records.into_iter().map(Arc::new).collect() }
 }
 
 /// Wraps records into a batch, one resource/scope group per record.
@@ -164,10 +156,7 @@ pub fn batch_of(records: Vec<SpanRecord>) -> Batch {
             .into_iter()
             .map(|r| ResourceSpans {
                 resource: r.resource,
-                scope_spans: vec![ScopeSpans {
-                    scope: r.scope,
-                    spans: vec![r.span],
-                }],
+                scope_spans: vec![ScopeSpans { scope: r.scope, spans: vec![r.span] }],
             })
             .collect(),
     }
@@ -205,7 +194,11 @@ impl crate::store::Store for GatedStore {
     fn services(&self) -> Result<Vec<String>, crate::store::StoreError> {
         self.inner.services()
     }
-    fn operations(&self, s: &str, k: Option<SpanKind>) -> Result<Vec<crate::store::Operation>, crate::store::StoreError> {
+    fn operations(
+        &self,
+        s: &str,
+        k: Option<SpanKind>,
+    ) -> Result<Vec<crate::store::Operation>, crate::store::StoreError> {
         self.inner.operations(s, k)
     }
     fn remote_services(&self, s: &str) -> Result<Vec<String>, crate::store::StoreError> {
@@ -232,9 +225,8 @@ impl TestServer {
     pub async fn start_with(edit: impl FnOnce(&mut crate::config::Settings)) -> Self {
         let mut settings = crate::config::Settings::for_tests();
         edit(&mut settings);
-        let running = crate::server::start(settings)
-            .await
-            .unwrap_or_else(|e| panic!("test server failed to start: {e}"));
+        let running =
+            crate::server::start(settings).await.unwrap_or_else(|e| panic!("test server failed to start: {e}"));
         Self::from_running(running)
     }
 

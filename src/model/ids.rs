@@ -54,11 +54,7 @@ macro_rules! define_id {
             /// Parses 1 to N hex digits (either case), left-padding short ids with zeros.
             pub fn from_hex(text: &str) -> Result<Self, IdError> {
                 let max = $len * 2;
-                let bad = || IdError::Hex {
-                    kind: $kind,
-                    text: text.chars().take(64).collect(),
-                    max,
-                };
+                let bad = || IdError::Hex { kind: $kind, text: text.chars().take(64).collect(), max };
                 if text.is_empty() || text.len() > max || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(bad());
                 }
@@ -78,11 +74,8 @@ macro_rules! define_id {
         impl TryFrom<&[u8]> for $name {
             type Error = IdError;
             fn try_from(bytes: &[u8]) -> Result<Self, IdError> {
-                let array: [u8; $len] = bytes.try_into().map_err(|_| IdError::Length {
-                    kind: $kind,
-                    expected: $len,
-                    got: bytes.len(),
-                })?;
+                let array: [u8; $len] =
+                    bytes.try_into().map_err(|_| IdError::Length { kind: $kind, expected: $len, got: bytes.len() })?;
                 Self::from_array(array)
             }
         }

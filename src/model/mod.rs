@@ -33,9 +33,7 @@ impl UnixNanos {
 
     /// The current wall-clock time.
     pub fn now() -> Self {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Self(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
     }
 }
@@ -219,11 +217,7 @@ impl Span {
     /// Checks the invariants no parser can express in a type: the span must not end before it starts.
     pub fn check_timing(&self) -> Result<(), InvalidSpan> {
         if self.end < self.start {
-            return Err(InvalidSpan::EndBeforeStart {
-                span_id: self.span_id,
-                start: self.start.0,
-                end: self.end.0,
-            });
+            return Err(InvalidSpan::EndBeforeStart { span_id: self.span_id, start: self.start.0, end: self.end.0 });
         }
         Ok(())
     }
@@ -323,11 +317,7 @@ pub struct Batch {
 impl Batch {
     /// Number of spans in the batch.
     pub fn span_count(&self) -> usize {
-        self.resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum()
+        self.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
     }
 
     /// Flattens the batch into records that each carry their resource and scope.

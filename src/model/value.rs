@@ -63,9 +63,9 @@ impl AnyValue {
             Self::String(s) => Value::String(s.clone()),
             Self::Bool(b) => Value::Bool(*b),
             Self::Int(i) => Value::from(*i),
-            Self::Double(d) => serde_json::Number::from_f64(*d)
-                .map(Value::Number)
-                .unwrap_or_else(|| Value::String(format_double(*d))),
+            Self::Double(d) => {
+                serde_json::Number::from_f64(*d).map(Value::Number).unwrap_or_else(|| Value::String(format_double(*d)))
+            }
             Self::Bytes(b) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
             Self::Array(values) => Value::Array(values.iter().map(Self::to_json).collect()),
             Self::KvList(pairs) => Value::Object(pairs.iter().map(|kv| (kv.key.clone(), kv.value.to_json())).collect()),
@@ -102,10 +102,7 @@ pub(crate) fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyV
 
 /// Estimated bytes of a list of attributes.
 pub(crate) fn estimated_bytes(attributes: &[KeyValue]) -> usize {
-    attributes
-        .iter()
-        .map(|kv| std::mem::size_of::<KeyValue>() + kv.key.len() + kv.value.estimated_bytes())
-        .sum()
+    attributes.iter().map(|kv| std::mem::size_of::<KeyValue>() + kv.key.len() + kv.value.estimated_bytes()).sum()
 }
 
 #[cfg(test)]

@@ -136,9 +136,7 @@ impl Params {
     pub fn parsed<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, QueryError> {
         self.non_empty(key)
             .map(|v| {
-                v.trim()
-                    .parse()
-                    .map_err(|_| QueryError::BadRequest(format!("invalid value {v:?} for parameter {key}")))
+                v.trim().parse().map_err(|_| QueryError::BadRequest(format!("invalid value {v:?} for parameter {key}")))
             })
             .transpose()
     }

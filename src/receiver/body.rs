@@ -87,10 +87,7 @@ mod tests {
 
     #[test]
     fn unknown_encoding_is_unsupported() {
-        assert!(matches!(
-            ContentEncoding::from_header(Some("br")),
-            Err(IngestError::UnsupportedMediaType(_))
-        ));
+        assert!(matches!(ContentEncoding::from_header(Some("br")), Err(IngestError::UnsupportedMediaType(_))));
         assert_eq!(ContentEncoding::from_header(Some("GZIP")).unwrap(), ContentEncoding::Gzip);
     }
 }

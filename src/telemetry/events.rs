@@ -41,13 +41,8 @@ pub enum RefusalReason {
 
 impl RefusalReason {
     /// Every reason, in label order.
-    pub const ALL: [Self; 5] = [
-        Self::Malformed,
-        Self::TooLarge,
-        Self::UnsupportedMediaType,
-        Self::Overloaded,
-        Self::ShuttingDown,
-    ];
+    pub const ALL: [Self; 5] =
+        [Self::Malformed, Self::TooLarge, Self::UnsupportedMediaType, Self::Overloaded, Self::ShuttingDown];
 
     /// Metric label value.
     pub fn label(self) -> &'static str {

@@ -98,9 +98,11 @@ impl Telemetry {
             ("tracehound_receiver_spans_received_total", "Spans decoded by each receiver.", |c| &c.spans_received),
             ("tracehound_receiver_spans_accepted_total", "Spans acknowledged by each receiver.", |c| &c.spans_accepted),
             ("tracehound_receiver_spans_rejected_total", "Invalid spans rejected one by one.", |c| &c.spans_rejected),
-            ("tracehound_receiver_spans_refused_total", "Spans in requests refused because the pipeline was full.", |c| {
-                &c.spans_refused
-            }),
+            (
+                "tracehound_receiver_spans_refused_total",
+                "Spans in requests refused because the pipeline was full.",
+                |c| &c.spans_refused,
+            ),
         ];
         for (name, help, pick) in per_receiver {
             header(&mut out, name, help, "counter");
@@ -117,15 +119,50 @@ impl Telemetry {
             }
         }
         let singles: [(&str, &str, &str, i64); 9] = [
-            ("tracehound_pipeline_spans_queued", "Spans in the ingest pipeline.", "gauge", self.pipeline_spans_queued.get()),
-            ("tracehound_assembler_traces_in_flight", "Traces the assembler tracks.", "gauge", self.assembler_traces_in_flight.get()),
-            ("tracehound_assembler_traces_completed_total", "Traces complete after their idle time.", "counter", self.assembler_traces_completed.get() as i64),
-            ("tracehound_assembler_traces_dropped_total", "Traces no longer tracked because of the trace limit.", "counter", self.assembler_traces_dropped.get() as i64),
+            (
+                "tracehound_pipeline_spans_queued",
+                "Spans in the ingest pipeline.",
+                "gauge",
+                self.pipeline_spans_queued.get(),
+            ),
+            (
+                "tracehound_assembler_traces_in_flight",
+                "Traces the assembler tracks.",
+                "gauge",
+                self.assembler_traces_in_flight.get(),
+            ),
+            (
+                "tracehound_assembler_traces_completed_total",
+                "Traces complete after their idle time.",
+                "counter",
+                self.assembler_traces_completed.get() as i64,
+            ),
+            (
+                "tracehound_assembler_traces_dropped_total",
+                "Traces no longer tracked because of the trace limit.",
+                "counter",
+                self.assembler_traces_dropped.get() as i64,
+            ),
             ("tracehound_store_bytes", "Estimated bytes held by the store.", "gauge", self.store_bytes.get()),
             ("tracehound_store_traces", "Traces held by the store.", "gauge", self.store_traces.get()),
-            ("tracehound_store_traces_evicted_total", "Traces evicted to stay within the byte budget.", "counter", self.store_traces_evicted.get() as i64),
-            ("tracehound_store_spans_evicted_total", "Spans evicted with those traces.", "counter", self.store_spans_evicted.get() as i64),
-            ("tracehound_store_names_dropped_total", "Service or operation names not indexed because of index limits.", "counter", self.store_names_dropped.get() as i64),
+            (
+                "tracehound_store_traces_evicted_total",
+                "Traces evicted to stay within the byte budget.",
+                "counter",
+                self.store_traces_evicted.get() as i64,
+            ),
+            (
+                "tracehound_store_spans_evicted_total",
+                "Spans evicted with those traces.",
+                "counter",
+                self.store_spans_evicted.get() as i64,
+            ),
+            (
+                "tracehound_store_names_dropped_total",
+                "Service or operation names not indexed because of index limits.",
+                "counter",
+                self.store_names_dropped.get() as i64,
+            ),
         ];
         for (name, help, kind, value) in singles {
             header(&mut out, name, help, kind);
@@ -151,7 +188,9 @@ mod tests {
         t.batch_refused(ReceiverKind::OtlpGrpc, RefusalReason::Overloaded, 7);
         let text = t.render_prometheus();
         assert!(text.contains("tracehound_receiver_spans_accepted_total{receiver=\"otlp_http\"} 3"));
-        assert!(text.contains("tracehound_receiver_requests_refused_total{receiver=\"otlp_grpc\",reason=\"overloaded\"} 1"));
+        assert!(
+            text.contains("tracehound_receiver_requests_refused_total{receiver=\"otlp_grpc\",reason=\"overloaded\"} 1")
+        );
         assert!(text.contains("tracehound_receiver_spans_refused_total{receiver=\"otlp_grpc\"} 7"));
     }
 }

@@ -73,11 +73,8 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn invalid_configuration_fails_fast_with_a_message() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound"))
-        .args(["--shards", "0"])
-        .output()
-        .await
-        .unwrap();
+    let output =
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound")).args(["--shards", "0"]).output().await.unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("shards"), "{stderr}");

@@ -63,7 +63,8 @@ pub fn request(groups: Vec<ResourceSpans>) -> ExportTraceServiceRequest {
 }
 
 /// Trace id of the seeded checkout trace.
-pub const CHECKOUT: [u8; 16] = [0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36];
+pub const CHECKOUT: [u8; 16] =
+    [0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36];
 /// Trace id of the seeded health-check trace (64-bit: high half zero).
 pub const HEALTH: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7];
 
@@ -164,7 +165,8 @@ pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let response = reqwest::get(url).await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: {status} non-JSON body {text:?}: {e}"));
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: {status} non-JSON body {text:?}: {e}"));
     (status, json)
 }
 
@@ -172,11 +174,8 @@ pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
 pub async fn get_text(url: &str) -> (u16, String, String) {
     let response = reqwest::get(url).await.unwrap();
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     (status, content_type, response.text().await.unwrap())
 }
 

@@ -14,7 +14,8 @@ fn url(server: &TestServer) -> String {
 #[tokio::test]
 async fn protobuf_export_gets_empty_protobuf_reply_and_is_stored() {
     let server = TestServer::start().await;
-    let response = post(&url(&server), "application/x-protobuf", None, seed_request(recent_nanos()).encode_to_vec()).await;
+    let response =
+        post(&url(&server), "application/x-protobuf", None, seed_request(recent_nanos()).encode_to_vec()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/x-protobuf");
     assert!(response.bytes().await.unwrap().is_empty(), "full success: ExportTraceServiceResponse with nothing set");
@@ -152,5 +153,36 @@ async fn full_pipeline_answers_503_with_retry_after() {
     drop(open);
     let response = post(&url, "application/x-protobuf", None, seed_request(recent_nanos()).encode_to_vec()).await;
     assert_eq!(response.status(), 200);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_are_refused_as_retryable_on_both_transports() {
+    use std::sync::Arc;
+    let (store, open) = tracehound::testkit::GatedStore::new();
+    let mut settings = tracehound::config::Settings::for_tests();
+    settings.ingest.max_concurrent_requests = std::num::NonZeroUsize::new(1).unwrap();
+    let running = tracehound::server::start_with_store(settings, move |_| Arc::new(store)).await.unwrap();
+    let url = format!("http://{}/v1/traces", running.addrs.otlp_http);
+    let first = tokio::spawn({
+        let url = url.clone();
+        // Over 256 spans: inserted on a blocking thread, where the gated store may wait.
+        async move { post(&url, "application/x-protobuf", None, big_request(300).encode_to_vec()).await.status() }
+    });
+    while running.telemetry.pipeline_spans_queued.get() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The only request slot is held by the first request, whose write is gated.
+    let response = post(&url, "application/json", None, JSON_BODY.into()).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let status = export_grpc(running.addrs.otlp_grpc, seed_request(recent_nanos()), false).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    open.send(()).unwrap();
+    assert_eq!(first.await.unwrap(), 200);
+    drop(open);
+    assert_eq!(post(&url, "application/json", None, JSON_BODY.into()).await.status(), 200);
+    let overloaded = |kind| running.telemetry.receiver(kind).requests_refused[RefusalReason::Overloaded as usize].get();
+    assert_eq!((overloaded(ReceiverKind::OtlpHttp), overloaded(ReceiverKind::OtlpGrpc)), (1, 1));
     running.shutdown().await;
 }

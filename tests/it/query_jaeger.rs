@@ -51,7 +51,10 @@ async fn trace_by_id_has_the_ui_model() {
     let spans = trace["spans"].as_array().unwrap();
     let client = spans.iter().find(|s| s["spanID"] == "0000000000000002").unwrap();
     assert_eq!(client["operationName"], "call cart");
-    assert_eq!(client["references"][0], serde_json::json!({"refType": "CHILD_OF", "traceID": hex(&CHECKOUT), "spanID": "0000000000000001"}));
+    assert_eq!(
+        client["references"][0],
+        serde_json::json!({"refType": "CHILD_OF", "traceID": hex(&CHECKOUT), "spanID": "0000000000000001"})
+    );
     assert_eq!(client["startTime"], (start + 1_000_000) / 1000);
     assert_eq!(client["duration"], 20_000);
     let tags = client["tags"].as_array().unwrap();

@@ -20,7 +20,10 @@ async fn name_lists_are_sorted_and_need_service_name() {
         get_json(&format!("{base}/api/v2/spans?serviceName=frontend")).await.1,
         serde_json::json!(["GET /cart", "GET /health", "call cart"])
     );
-    assert_eq!(get_json(&format!("{base}/api/v2/remoteServices?serviceName=frontend")).await.1, serde_json::json!(["cart"]));
+    assert_eq!(
+        get_json(&format!("{base}/api/v2/remoteServices?serviceName=frontend")).await.1,
+        serde_json::json!(["cart"])
+    );
     let (status, content_type, body) = get_text(&format!("{base}/api/v2/spans")).await;
     assert_eq!((status, content_type.as_str()), (400, "text/plain; charset=utf-8"));
     assert!(body.contains("serviceName"));

@@ -140,9 +140,10 @@ impl TraceQuery {
         }
         let any = |pred: &dyn Fn(&SpanRecord) -> bool| spans.iter().any(|r| pred(r));
         (self.operation.is_none() && self.span_kind.is_none() || any(&|r| self.operation_ok(r)))
-            && self.remote_service.as_deref().is_none_or(|remote| {
-                any(&|r| remote_service(r).is_some_and(|name| self.names_equal(&name, remote)))
-            })
+            && self
+                .remote_service
+                .as_deref()
+                .is_none_or(|remote| any(&|r| remote_service(r).is_some_and(|name| self.names_equal(&name, remote))))
             && self.tags.iter().all(|t| any(&|r| tag_matches(r, t, true)))
             && (self.min_duration.is_none() && self.max_duration.is_none() || any(&|r| self.duration_ok(r)))
     }

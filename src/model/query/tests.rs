@@ -98,19 +98,14 @@ fn zipkin_rule_lets_spans_of_the_service_satisfy_terms_jointly() {
 #[test]
 fn zipkin_rule_uses_root_timestamp_for_time_range() {
     let trace = two_service_trace();
-    let q = TraceQuery {
-        start_min: UnixNanos(BASE_TIME + 1),
-        rule: MatchRule::ZipkinJoint,
-        ..TraceQuery::default()
-    };
+    let q = TraceQuery { start_min: UnixNanos(BASE_TIME + 1), rule: MatchRule::ZipkinJoint, ..TraceQuery::default() };
     assert!(!q.matches(&trace.spans), "root starts at BASE_TIME, before the window");
 }
 
 #[test]
 fn zipkin_bare_term_matches_annotation_value() {
-    let trace = trace_of(vec![SpanBuilder::new("svc", "op", 3, 1)
-        .event(10, "cache.miss", Vec::<KeyValue>::new())
-        .build()]);
+    let trace =
+        trace_of(vec![SpanBuilder::new("svc", "op", 3, 1).event(10, "cache.miss", Vec::<KeyValue>::new()).build()]);
     let q = TraceQuery {
         tags: vec![TagFilter { key: "cache.miss".into(), value: None }],
         rule: MatchRule::ZipkinJoint,

@@ -106,17 +106,18 @@ async fn operations(State(state): State<QueryState>, RawQuery(raw): RawQuery) ->
             .to_owned();
         let kind = params
             .non_empty("spanKind")
-            .map(|k| SpanKind::from_lower_str(k).ok_or_else(|| QueryError::BadRequest(format!("unsupported span kind {k:?}"))))
+            .map(|k| {
+                SpanKind::from_lower_str(k)
+                    .ok_or_else(|| QueryError::BadRequest(format!("unsupported span kind {k:?}")))
+            })
             .transpose()?;
         state.operations(service, kind).await
     }
     .await;
     match result {
         Ok(ops) => {
-            let data: Vec<OperationJson> = ops
-                .into_iter()
-                .map(|o| OperationJson { name: o.name, span_kind: o.kind.as_lower_str() })
-                .collect();
+            let data: Vec<OperationJson> =
+                ops.into_iter().map(|o| OperationJson { name: o.name, span_kind: o.kind.as_lower_str() }).collect();
             let total = data.len();
             ok(data, total)
         }
@@ -155,7 +156,9 @@ async fn traces_by_id(state: &QueryState, ids: &[&str]) -> Response {
         };
         match state.trace(id).await {
             Ok(Some(trace)) => data.push(trace_to_jaeger(&trace)),
-            Ok(None) => errors.push(EnvelopeError { code: 0, msg: "trace not found".into(), trace_id: Some(text.to_string()) }),
+            Ok(None) => {
+                errors.push(EnvelopeError { code: 0, msg: "trace not found".into(), trace_id: Some(text.to_string()) })
+            }
             Err(e) => return error(e),
         }
     }
@@ -174,4 +177,3 @@ async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Respo
         Err(e) => error(e),
     }
 }
-

@@ -213,11 +213,7 @@ impl JaegerKeyValue {
     }
 
     fn typed(key: impl Into<String>, value_type: JaegerValueType, value: serde_json::Value) -> Self {
-        Self {
-            key: key.into(),
-            value_type,
-            value,
-        }
+        Self { key: key.into(), value_type, value }
     }
 }
 
@@ -237,12 +233,7 @@ pub fn trace_to_jaeger(trace: &Trace) -> JaegerTrace {
             span_to_jaeger(record, process_id)
         })
         .collect();
-    JaegerTrace {
-        trace_id: trace.trace_id.to_short_hex(),
-        spans,
-        processes,
-        warnings: None,
-    }
+    JaegerTrace { trace_id: trace.trace_id.to_short_hex(), spans, processes, warnings: None }
 }
 
 /// The process for a resource: its service name, the other attributes as tags.
@@ -271,10 +262,7 @@ fn span_to_jaeger(record: &SpanRecord, process_id: String) -> JaegerSpan {
         // Only the W3C trace flags; bits 8–9 are OTLP's is-remote markers.
         flags: span.flags & 0xff,
         operation_name: span.name.clone(),
-        references: parent
-            .into_iter()
-            .chain(span.links.iter().map(link_reference))
-            .collect(),
+        references: parent.into_iter().chain(span.links.iter().map(link_reference)).collect(),
         start_time: span.start.as_micros(),
         duration: span.duration_nanos() / 1_000,
         tags: tags(record),
@@ -287,17 +275,10 @@ fn span_to_jaeger(record: &SpanRecord, process_id: String) -> JaegerSpan {
 /// A link is a `FOLLOWS_FROM` reference unless it says it was a `child_of` (a Jaeger span's
 /// extra parent that came in through OTLP).
 fn link_reference(link: &Link) -> JaegerReference {
-    let ref_type = link
-        .attributes
-        .iter()
-        .find(|kv| kv.key == semconv::OPENTRACING_REF_TYPE);
+    let ref_type = link.attributes.iter().find(|kv| kv.key == semconv::OPENTRACING_REF_TYPE);
     let child_of = matches!(ref_type, Some(KeyValue { value: AnyValue::String(kind), .. }) if kind.eq_ignore_ascii_case("child_of"));
     JaegerReference {
-        ref_type: if child_of {
-            JaegerRefType::ChildOf
-        } else {
-            JaegerRefType::FollowsFrom
-        },
+        ref_type: if child_of { JaegerRefType::ChildOf } else { JaegerRefType::FollowsFrom },
         trace_id: link.trace_id.to_short_hex(),
         span_id: link.span_id.to_hex(),
     }
@@ -311,10 +292,7 @@ fn tags(record: &SpanRecord) -> Vec<JaegerKeyValue> {
     let mut derived = Vec::new();
     for (keys, value) in [
         ([semconv::OTEL_SCOPE_NAME, semconv::OTEL_LIBRARY_NAME], &scope.name),
-        (
-            [semconv::OTEL_SCOPE_VERSION, semconv::OTEL_LIBRARY_VERSION],
-            &scope.version,
-        ),
+        ([semconv::OTEL_SCOPE_VERSION, semconv::OTEL_LIBRARY_VERSION], &scope.version),
     ] {
         if !value.is_empty() {
             derived.extend(keys.map(|key| JaegerKeyValue::string(key, value.clone())));
@@ -333,16 +311,10 @@ fn tags(record: &SpanRecord) -> Vec<JaegerKeyValue> {
         }
     }
     if span.status.code != StatusCode::Unset && !span.status.message.is_empty() {
-        derived.push(JaegerKeyValue::string(
-            semconv::OTEL_STATUS_DESCRIPTION,
-            span.status.message.clone(),
-        ));
+        derived.push(JaegerKeyValue::string(semconv::OTEL_STATUS_DESCRIPTION, span.status.message.clone()));
     }
     if !span.trace_state.is_empty() {
-        derived.push(JaegerKeyValue::string(
-            semconv::W3C_TRACESTATE,
-            span.trace_state.clone(),
-        ));
+        derived.push(JaegerKeyValue::string(semconv::W3C_TRACESTATE, span.trace_state.clone()));
     }
     for (key, count) in [
         (semconv::OTEL_DROPPED_ATTRIBUTES_COUNT, span.dropped_attributes_count),
@@ -371,10 +343,7 @@ fn event_log(event: &Event) -> JaegerLog {
         fields.push(JaegerKeyValue::string(semconv::EVENT, event.name.clone()));
     }
     fields.extend(event.attributes.iter().map(JaegerKeyValue::from_attribute));
-    JaegerLog {
-        timestamp: event.time.as_micros(),
-        fields,
-    }
+    JaegerLog { timestamp: event.time.as_micros(), fields }
 }
 
 fn is_zero(flags: &u32) -> bool {

@@ -152,10 +152,8 @@ mod tests {
 
     #[test]
     fn tags_come_from_json_and_colon_pairs() {
-        let params = Params::parse(Some(
-            "tags=%7B%22error%22%3A%22true%22%7D&tag=http.url:http://x:80&tag=a:b",
-        ))
-        .unwrap();
+        let params =
+            Params::parse(Some("tags=%7B%22error%22%3A%22true%22%7D&tag=http.url:http://x:80&tag=a:b")).unwrap();
         let tags = parse_tags(&params).unwrap();
         assert_eq!(tags[0], TagFilter { key: "error".into(), value: Some("true".into()) });
         assert_eq!(tags[1], TagFilter { key: "http.url".into(), value: Some("http://x:80".into()) });
@@ -166,10 +164,9 @@ mod tests {
 
     #[test]
     fn search_parameters_use_microseconds_and_empty_means_unbounded() {
-        let params = Params::parse(Some(
-            "service=web&start=1000&end=2000&minDuration=&maxDuration=&limit=20&lookback=custom",
-        ))
-        .unwrap();
+        let params =
+            Params::parse(Some("service=web&start=1000&end=2000&minDuration=&maxDuration=&limit=20&lookback=custom"))
+                .unwrap();
         let q = parse_trace_query(&params, UnixNanos(0)).unwrap();
         assert_eq!(q.start_min, UnixNanos(1_000_000));
         assert_eq!(q.start_max, UnixNanos(2_000_999));

@@ -145,16 +145,8 @@ const REMOTE_SERVICE_KEYS: [&str; 11] = [
 ];
 
 /// Attributes naming the peer's address and port whatever the span's role.
-const PEER_IP_KEYS: [&str; 3] = [
-    semconv::NET_PEER_IP,
-    semconv::NETWORK_PEER_ADDRESS,
-    semconv::NET_SOCK_PEER_ADDR,
-];
-const PEER_PORT_KEYS: [&str; 3] = [
-    semconv::NET_PEER_PORT,
-    semconv::NETWORK_PEER_PORT,
-    semconv::NET_SOCK_PEER_PORT,
-];
+const PEER_IP_KEYS: [&str; 3] = [semconv::NET_PEER_IP, semconv::NETWORK_PEER_ADDRESS, semconv::NET_SOCK_PEER_ADDR];
+const PEER_PORT_KEYS: [&str; 3] = [semconv::NET_PEER_PORT, semconv::NETWORK_PEER_PORT, semconv::NET_SOCK_PEER_PORT];
 
 /// Attributes naming the server's address and port: the remote side only on CLIENT and PRODUCER
 /// spans (on a SERVER span they describe the span's own service).
@@ -174,10 +166,7 @@ pub fn span_to_zipkin(record: &SpanRecord) -> ZipkinSpan {
     ZipkinSpan {
         trace_id: span.trace_id.to_short_hex(),
         // Zipkin drops a parent equal to the span's own id.
-        parent_id: span
-            .parent_span_id
-            .filter(|parent| *parent != span.span_id)
-            .map(|p| p.to_hex()),
+        parent_id: span.parent_span_id.filter(|parent| *parent != span.span_id).map(|p| p.to_hex()),
         id: span.span_id.to_hex(),
         kind: ZipkinKind::from_model(span.kind),
         name: span.name.clone(),
@@ -196,10 +185,8 @@ pub fn span_to_zipkin(record: &SpanRecord) -> ZipkinSpan {
 /// The local endpoint and the attribute keys it consumed.
 fn local_endpoint(record: &SpanRecord) -> (ZipkinEndpoint, Vec<&'static str>) {
     let span = &record.span;
-    let mut endpoint = ZipkinEndpoint {
-        service_name: Some(record.service_name().to_owned()),
-        ..ZipkinEndpoint::default()
-    };
+    let mut endpoint =
+        ZipkinEndpoint { service_name: Some(record.service_name().to_owned()), ..ZipkinEndpoint::default() };
     let mut consumed = Vec::new();
     if let Some((key, ip)) = first_parsed(span, &LOCAL_IP_KEYS, parse_ip) {
         endpoint.set_ip(ip);
@@ -216,24 +203,14 @@ fn local_endpoint(record: &SpanRecord) -> (ZipkinEndpoint, Vec<&'static str>) {
 fn remote_endpoint(span: &Span) -> Option<ZipkinEndpoint> {
     let towards_server = matches!(span.kind, SpanKind::Client | SpanKind::Producer);
     // OTel spec: the ranked list is for CLIENT and PRODUCER; peer.service names the peer for any kind.
-    let service_keys: &[&str] = if towards_server {
-        &REMOTE_SERVICE_KEYS
-    } else {
-        &REMOTE_SERVICE_KEYS[..1]
-    };
+    let service_keys: &[&str] = if towards_server { &REMOTE_SERVICE_KEYS } else { &REMOTE_SERVICE_KEYS[..1] };
     let service_name = service_keys.iter().find_map(|key| {
         let text = span.attribute(key)?.to_text();
         (!text.is_empty()).then_some(text)
     });
-    let mut endpoint = ZipkinEndpoint {
-        service_name,
-        ..ZipkinEndpoint::default()
-    };
-    let ip = first_parsed(span, &PEER_IP_KEYS, parse_ip).or_else(|| {
-        towards_server
-            .then(|| first_parsed(span, &SERVER_IP_KEYS, parse_ip))
-            .flatten()
-    });
+    let mut endpoint = ZipkinEndpoint { service_name, ..ZipkinEndpoint::default() };
+    let ip = first_parsed(span, &PEER_IP_KEYS, parse_ip)
+        .or_else(|| towards_server.then(|| first_parsed(span, &SERVER_IP_KEYS, parse_ip)).flatten());
     if let Some((_, ip)) = ip {
         endpoint.set_ip(ip);
     }
@@ -241,11 +218,7 @@ fn remote_endpoint(span: &Span) -> Option<ZipkinEndpoint> {
         return None;
     }
     endpoint.port = first_parsed(span, &PEER_PORT_KEYS, parse_port)
-        .or_else(|| {
-            towards_server
-                .then(|| first_parsed(span, &SERVER_PORT_KEYS, parse_port))
-                .flatten()
-        })
+        .or_else(|| towards_server.then(|| first_parsed(span, &SERVER_PORT_KEYS, parse_port)).flatten())
         .map(|(_, port)| port);
     Some(endpoint)
 }
@@ -276,11 +249,7 @@ fn parse_port(value: &AnyValue) -> Option<u16> {
 fn tags(record: &SpanRecord, consumed: &[&str]) -> BTreeMap<String, String> {
     let span = &record.span;
     let mut tags = BTreeMap::new();
-    let resource = record
-        .resource
-        .attributes
-        .iter()
-        .filter(|kv| kv.key != semconv::SERVICE_NAME);
+    let resource = record.resource.attributes.iter().filter(|kv| kv.key != semconv::SERVICE_NAME);
     let attributes = span.attributes.iter().filter(|kv| !consumed.contains(&kv.key.as_str()));
     for kv in resource.chain(attributes) {
         tags.insert(kv.key.clone(), kv.value.to_text());
@@ -293,10 +262,7 @@ fn tags(record: &SpanRecord, consumed: &[&str]) -> BTreeMap<String, String> {
     let scope = &record.scope;
     for (keys, value) in [
         ([semconv::OTEL_SCOPE_NAME, semconv::OTEL_LIBRARY_NAME], &scope.name),
-        (
-            [semconv::OTEL_SCOPE_VERSION, semconv::OTEL_LIBRARY_VERSION],
-            &scope.version,
-        ),
+        ([semconv::OTEL_SCOPE_VERSION, semconv::OTEL_LIBRARY_VERSION], &scope.version),
     ] {
         if !value.is_empty() {
             for key in keys {
@@ -338,16 +304,9 @@ fn event_annotation(event: &Event) -> ZipkinAnnotation {
     let value = if event.attributes.is_empty() {
         event.name.clone()
     } else {
-        format!(
-            "{}: {}",
-            serde_json::Value::String(event.name.clone()),
-            attributes_json(&event.attributes)
-        )
+        format!("{}: {}", serde_json::Value::String(event.name.clone()), attributes_json(&event.attributes))
     };
-    ZipkinAnnotation {
-        timestamp: event.time.as_micros(),
-        value,
-    }
+    ZipkinAnnotation { timestamp: event.time.as_micros(), value }
 }
 
 /// contrib's link tag: `traceHex|spanHex|tracestate|{attributes as JSON}|dropped attribute count`,

@@ -15,11 +15,11 @@ use opentelemetry_proto::tonic::trace::v1::{
     Span as OtlpSpan, Status as OtlpStatus,
 };
 
-use crate::receiver::IngestError;
 use crate::model::{
     AnyValue, Batch, Event, InvalidSpan, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId,
     SpanKind, Status, StatusCode, TraceId, UnixNanos,
 };
+use crate::receiver::IngestError;
 
 /// The model batch decoded from one request, and what was rejected from it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -62,7 +62,8 @@ pub fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, IngestError
         // OTLP: an empty request is a success.
         return Ok(ExportTraceServiceRequest::default());
     }
-    serde_json::from_slice(body).map_err(|e| IngestError::Malformed(format!("invalid OTLP/JSON ExportTraceServiceRequest: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| IngestError::Malformed(format!("invalid OTLP/JSON ExportTraceServiceRequest: {e}")))
 }
 
 /// Converts an export request, keeping valid spans and counting invalid ones.
@@ -189,10 +190,7 @@ fn status_into_model(status: Option<OtlpStatus>) -> Status {
 }
 
 fn attributes_into_model(attributes: Vec<OtlpKeyValue>) -> Vec<KeyValue> {
-    attributes
-        .into_iter()
-        .map(|kv| KeyValue { key: kv.key, value: value_into_model(kv.value) })
-        .collect()
+    attributes.into_iter().map(|kv| KeyValue { key: kv.key, value: value_into_model(kv.value) }).collect()
 }
 
 fn value_into_model(value: Option<OtlpAnyValue>) -> AnyValue {

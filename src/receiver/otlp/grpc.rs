@@ -67,7 +67,10 @@ impl OtlpGrpcReceiver {
     }
 
     /// Rewrites tonic's decode-failure codes in a trailers-only reply to the ones OTLP requires.
-    fn correct_decode_failure(&self, mut response: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+    fn correct_decode_failure(
+        &self,
+        mut response: http::Response<tonic::body::Body>,
+    ) -> http::Response<tonic::body::Body> {
         let headers = response.headers_mut();
         let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
         let (new_code, reason) = match code.map(tonic::Code::from) {
@@ -115,11 +118,21 @@ impl tower::Service<http::Request<tonic::body::Body>> for OtlpGrpcReceiver {
             if request.uri().path() != EXPORT_PATH {
                 return Ok(tonic::Status::unimplemented(format!("unknown method {}", request.uri().path())).into_http());
             }
+            // Take a request slot before tonic reads the body, bounding the memory of bodies in flight.
+            let _slot = match receiver.ingest.admit_request() {
+                Ok(slot) => slot,
+                Err(refusal) => {
+                    let error = IngestError::from(refusal);
+                    receiver.telemetry.batch_refused(ReceiverKind::OtlpGrpc, error.reason(), 0);
+                    return Ok(error.grpc_status().into_http());
+                }
+            };
             let mut accept = EnabledCompressionEncodings::default();
             accept.enable(CompressionEncoding::Gzip);
-            let mut grpc = tonic::server::Grpc::new(
-                tonic_prost::ProstCodec::<ExportTraceServiceResponse, ExportTraceServiceRequest>::default(),
-            )
+            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<
+                ExportTraceServiceResponse,
+                ExportTraceServiceRequest,
+            >::default())
             .apply_compression_config(accept, EnabledCompressionEncodings::default())
             .apply_max_message_size_config(Some(receiver.max_request_bytes), None);
             let response = grpc.unary(ExportMethod(receiver.clone()), request).await;

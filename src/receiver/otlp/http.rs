@@ -72,16 +72,19 @@ impl OtlpHttpReceiver {
             .with_state(self)
     }
 
-    async fn receive(&self, headers: &HeaderMap, body: Body) -> Result<(Payload, Converted), (Option<Payload>, IngestError)> {
+    async fn receive(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<(Payload, Converted), (Option<Payload>, IngestError)> {
         let payload = Payload::from_headers(headers).map_err(|e| (None, e))?;
         let fail = |e| (Some(payload), e);
-        let encoding = ContentEncoding::from_header(headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()))
-            .map_err(fail)?;
+        let encoding =
+            ContentEncoding::from_header(headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()))
+                .map_err(fail)?;
         let limit = self.max_request_bytes;
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared =
+            headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|len| len > limit) {
             return Err(fail(IngestError::TooLarge { limit }));
         }
@@ -125,6 +128,14 @@ fn is_length_limit(error: &axum::Error) -> bool {
 async fn export(State(receiver): State<OtlpHttpReceiver>, headers: HeaderMap, body: Body) -> Response {
     const KIND: ReceiverKind = ReceiverKind::OtlpHttp;
     let telemetry = &receiver.telemetry;
+    let _slot = match receiver.ingest.admit_request() {
+        Ok(slot) => slot,
+        Err(refusal) => {
+            let error = IngestError::from(refusal);
+            telemetry.batch_refused(KIND, error.reason(), 0);
+            return error_response(Payload::from_headers(&headers).ok(), &error);
+        }
+    };
     let (payload, converted) = match receiver.receive(&headers, body).await {
         Ok(ok) => ok,
         Err((payload, error)) => {
@@ -167,10 +178,9 @@ fn error_response(payload: Option<Payload>, error: &IngestError) -> Response {
             "application/x-protobuf",
             tonic_types::Status { code: rpc_code, message, details: Vec::new() }.encode_to_vec(),
         ),
-        Some(Payload::Json) => (
-            "application/json",
-            serde_json::json!({ "code": rpc_code, "message": message }).to_string().into_bytes(),
-        ),
+        Some(Payload::Json) => {
+            ("application/json", serde_json::json!({ "code": rpc_code, "message": message }).to_string().into_bytes())
+        }
         None => ("text/plain; charset=utf-8", message.into_bytes()),
     };
     let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();

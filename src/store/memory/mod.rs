@@ -61,12 +61,7 @@ impl MemoryStore {
     /// An empty store with these limits, reporting into `telemetry`.
     pub fn new(settings: MemoryStoreSettings, telemetry: Arc<Telemetry>) -> Self {
         let shards = (0..settings.shards.get()).map(|_| Mutex::new(Shard::default())).collect();
-        Self {
-            shards,
-            names: RwLock::new(NameIndex::default()),
-            settings,
-            telemetry,
-        }
+        Self { shards, names: RwLock::new(NameIndex::default()), settings, telemetry }
     }
 
     fn shard_index(&self, id: &TraceId) -> usize {
@@ -184,7 +179,11 @@ impl Store for MemoryStore {
         if evicted_traces > 0 {
             t.store_traces_evicted.add(evicted_traces as u64);
             t.store_spans_evicted.add(evicted_spans as u64);
-            tracing::debug!(traces = evicted_traces, spans = evicted_spans, "evicted oldest traces to stay within the memory budget");
+            tracing::debug!(
+                traces = evicted_traces,
+                spans = evicted_spans,
+                "evicted oldest traces to stay within the memory budget"
+            );
         }
         Ok(())
     }

@@ -51,11 +51,7 @@ fn find_returns_newest_first_within_limit() {
     let q = TraceQuery { service: Some("svc".into()), limit: 2, ..TraceQuery::default() };
     let found: Vec<_> = s.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
     assert_eq!(found, vec![trace_id(5), trace_id(4)]);
-    let q = TraceQuery {
-        start_max: UnixNanos(BASE_TIME + 2_500),
-        limit: 10,
-        ..TraceQuery::default()
-    };
+    let q = TraceQuery { start_max: UnixNanos(BASE_TIME + 2_500), limit: 10, ..TraceQuery::default() };
     assert_eq!(s.find_traces(&q).unwrap().len(), 2);
 }
 

@@ -109,9 +109,8 @@ fn client_span_with_links_scope_and_counts_serializes_fully() {
 
 #[test]
 fn trace_id_is_16_digits_when_high_half_is_zero() {
-    let trace = trace_to_jaeger(&trace_of(vec![SpanBuilder::new("svc", "op", 0xd269_b633_813f_c60c, 1)
-        .parent(2)
-        .build()]));
+    let trace =
+        trace_to_jaeger(&trace_of(vec![SpanBuilder::new("svc", "op", 0xd269_b633_813f_c60c, 1).parent(2).build()]));
     assert_eq!(trace.trace_id, "d269b633813fc60c");
     assert_eq!(trace.spans[0].trace_id, "d269b633813fc60c");
     assert_eq!(trace.spans[0].references[0].trace_id, "d269b633813fc60c");
@@ -130,11 +129,7 @@ fn root_span_has_no_references() {
 #[test]
 fn links_become_follows_from_after_parent() {
     let jaeger = encode(span("op").link(7, 8, vec![]).parent(0x22).link(9, 10, vec![]));
-    let refs: Vec<(JaegerRefType, &str)> = jaeger
-        .references
-        .iter()
-        .map(|r| (r.ref_type, r.span_id.as_str()))
-        .collect();
+    let refs: Vec<(JaegerRefType, &str)> = jaeger.references.iter().map(|r| (r.ref_type, r.span_id.as_str())).collect();
     assert_eq!(
         refs,
         [
@@ -170,10 +165,7 @@ fn span_kind_is_a_lower_case_tag() {
         (SpanKind::Internal, "internal"),
     ] {
         let jaeger = encode(span("op").kind(kind));
-        assert_eq!(
-            tag(&jaeger, semconv::SPAN_KIND),
-            Some(&JaegerKeyValue::string("span.kind", name))
-        );
+        assert_eq!(tag(&jaeger, semconv::SPAN_KIND), Some(&JaegerKeyValue::string("span.kind", name)));
     }
 }
 
@@ -184,11 +176,7 @@ fn unspecified_kind_has_no_span_kind_tag() {
 
 #[test]
 fn unset_status_sets_no_tags() {
-    let jaeger = encode(
-        span("op")
-            .kind(SpanKind::Unspecified)
-            .status(StatusCode::Unset, "ignored"),
-    );
+    let jaeger = encode(span("op").kind(SpanKind::Unspecified).status(StatusCode::Unset, "ignored"));
     assert!(jaeger.tags.is_empty());
 }
 
@@ -225,10 +213,7 @@ fn derived_tag_replaces_an_attribute_of_the_same_key() {
             .attr("http.route", text("/cart"))
             .status(StatusCode::Error, ""),
     );
-    assert_eq!(
-        keys(&jaeger.tags),
-        ["http.route", "span.kind", "otel.status_code", "error"]
-    );
+    assert_eq!(keys(&jaeger.tags), ["http.route", "span.kind", "otel.status_code", "error"]);
     assert_eq!(tag(&jaeger, semconv::ERROR).unwrap().value, json!(true));
 }
 
@@ -237,12 +222,7 @@ fn scope_sets_scope_and_library_tags() {
     let jaeger = encode(span("op").kind(SpanKind::Unspecified).scope("io.example", "2.0"));
     assert_eq!(
         keys(&jaeger.tags),
-        [
-            "otel.scope.name",
-            "otel.library.name",
-            "otel.scope.version",
-            "otel.library.version"
-        ]
+        ["otel.scope.name", "otel.library.name", "otel.scope.version", "otel.library.version"]
     );
     let only_name = encode(span("op").kind(SpanKind::Unspecified).scope("io.example", ""));
     assert_eq!(keys(&only_name.tags), ["otel.scope.name", "otel.library.name"]);
@@ -251,10 +231,7 @@ fn scope_sets_scope_and_library_tags() {
 #[test]
 fn trace_state_becomes_w3c_tracestate_tag() {
     let jaeger = encode(span("op").with(|r| r.span.trace_state = "rojo=1".into()));
-    assert_eq!(
-        tag(&jaeger, semconv::W3C_TRACESTATE),
-        Some(&JaegerKeyValue::string("w3c.tracestate", "rojo=1"))
-    );
+    assert_eq!(tag(&jaeger, semconv::W3C_TRACESTATE), Some(&JaegerKeyValue::string("w3c.tracestate", "rojo=1")));
 }
 
 #[test]
@@ -306,14 +283,8 @@ fn large_int64_is_a_string() {
     let max_safe = (1_i64 << 53) - 1;
     assert_eq!(JaegerKeyValue::int64("k", max_safe).value, json!(max_safe));
     assert_eq!(JaegerKeyValue::int64("k", -max_safe).value, json!(-max_safe));
-    assert_eq!(
-        JaegerKeyValue::int64("k", max_safe + 1).value,
-        json!("9007199254740992")
-    );
-    assert_eq!(
-        JaegerKeyValue::int64("k", i64::MIN).value,
-        json!("-9223372036854775808")
-    );
+    assert_eq!(JaegerKeyValue::int64("k", max_safe + 1).value, json!("9007199254740992"));
+    assert_eq!(JaegerKeyValue::int64("k", i64::MIN).value, json!("-9223372036854775808"));
     assert_eq!(JaegerKeyValue::int64("k", i64::MAX).value_type, JaegerValueType::Int64);
 }
 
@@ -330,10 +301,7 @@ fn events_become_logs_with_event_field_first() {
         jaeger.logs,
         [JaegerLog {
             timestamp: BASE_MICROS + 1,
-            fields: vec![
-                JaegerKeyValue::string("event", "retry"),
-                JaegerKeyValue::int64("attempt", 2)
-            ],
+            fields: vec![JaegerKeyValue::string("event", "retry"), JaegerKeyValue::int64("attempt", 2)],
         }]
     );
 }
@@ -379,10 +347,7 @@ fn distinct_resources_get_ids_in_first_seen_order() {
         .collect();
     let trace = trace_to_jaeger(&trace_of(records));
     let ids: Vec<&str> = trace.spans.iter().map(|s| s.process_id.as_str()).collect();
-    assert_eq!(
-        ids,
-        ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "p1"]
-    );
+    assert_eq!(ids, ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "p1"]);
     // Serialized in first-seen order, so p10 follows p9 rather than p1.
     let text = serde_json::to_string(&trace.processes).unwrap();
     assert!(text.find("\"p9\"").unwrap() < text.find("\"p10\"").unwrap());
@@ -398,20 +363,12 @@ fn process_tags_are_resource_attributes_without_service_name() {
         .build()]));
     let process = trace.processes.get("p1").unwrap();
     assert_eq!(process.service_name, "checkout");
-    assert_eq!(
-        process.tags,
-        [
-            JaegerKeyValue::string("host.name", "web-1"),
-            JaegerKeyValue::int64("process.pid", 42)
-        ]
-    );
+    assert_eq!(process.tags, [JaegerKeyValue::string("host.name", "web-1"), JaegerKeyValue::int64("process.pid", 42)]);
 }
 
 #[test]
 fn missing_service_name_is_unknown_service() {
-    let record = span("op")
-        .with(|r| Arc::make_mut(&mut r.resource).attributes.clear())
-        .build();
+    let record = span("op").with(|r| Arc::make_mut(&mut r.resource).attributes.clear()).build();
     let trace = trace_to_jaeger(&trace_of(vec![record]));
     assert_eq!(trace.processes.get("p1").unwrap().service_name, "unknown_service");
 }
@@ -419,17 +376,10 @@ fn missing_service_name_is_unknown_service() {
 #[test]
 fn trace_keeps_the_order_of_its_spans() {
     let trace = trace_of(vec![
-        span("late")
-            .timing(5_000, 1)
-            .with(|r| r.span.span_id = span_id(3))
-            .build(),
+        span("late").timing(5_000, 1).with(|r| r.span.span_id = span_id(3)).build(),
         span("early").with(|r| r.span.span_id = span_id(4)).build(),
     ]);
-    let names: Vec<String> = trace_to_jaeger(&trace)
-        .spans
-        .into_iter()
-        .map(|s| s.operation_name)
-        .collect();
+    let names: Vec<String> = trace_to_jaeger(&trace).spans.into_iter().map(|s| s.operation_name).collect();
     assert_eq!(names, ["late", "early"]);
 }
 

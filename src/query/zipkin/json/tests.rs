@@ -179,11 +179,8 @@ fn duration_is_at_least_one_microsecond() {
 
 #[test]
 fn local_endpoint_takes_host_address_and_consumes_it() {
-    let zipkin = encode(
-        span("op")
-            .attr(semconv::NET_HOST_IP, text("10.0.0.1"))
-            .attr(semconv::NET_HOST_PORT, text("8080")),
-    );
+    let zipkin =
+        encode(span("op").attr(semconv::NET_HOST_IP, text("10.0.0.1")).attr(semconv::NET_HOST_PORT, text("8080")));
     let local = zipkin.local_endpoint.unwrap();
     assert_eq!(local.service_name.as_deref(), Some("checkout"));
     assert_eq!(local.ipv4, Some(Ipv4Addr::new(10, 0, 0, 1)));
@@ -228,11 +225,7 @@ fn client_remote_service_follows_the_spec_ranking() {
 
 #[test]
 fn db_name_is_the_last_remote_service_fallback() {
-    let zipkin = encode(
-        span("op")
-            .kind(SpanKind::Producer)
-            .attr(semconv::DB_NAME, text("orders")),
-    );
+    let zipkin = encode(span("op").kind(SpanKind::Producer).attr(semconv::DB_NAME, text("orders")));
     assert_eq!(zipkin.remote_endpoint.unwrap().service_name.as_deref(), Some("orders"));
 }
 
@@ -247,9 +240,7 @@ fn server_span_names_its_remote_only_from_peer_service() {
 #[test]
 fn server_span_ignores_server_port_for_its_remote() {
     let zipkin = encode(
-        span("op")
-            .attr(semconv::NETWORK_PEER_ADDRESS, text("10.1.1.1"))
-            .attr(semconv::SERVER_PORT, AnyValue::Int(443)),
+        span("op").attr(semconv::NETWORK_PEER_ADDRESS, text("10.1.1.1")).attr(semconv::SERVER_PORT, AnyValue::Int(443)),
     );
     let remote = zipkin.remote_endpoint.unwrap();
     assert_eq!(remote.ipv4, Some(Ipv4Addr::new(10, 1, 1, 1)));
@@ -258,11 +249,7 @@ fn server_span_ignores_server_port_for_its_remote() {
 
 #[test]
 fn remote_ip_must_parse_and_picks_ipv4_or_ipv6() {
-    let v6 = encode(
-        span("op")
-            .kind(SpanKind::Client)
-            .attr(semconv::NET_SOCK_PEER_ADDR, text("fe80::1")),
-    );
+    let v6 = encode(span("op").kind(SpanKind::Client).attr(semconv::NET_SOCK_PEER_ADDR, text("fe80::1")));
     assert_eq!(v6.remote_endpoint.unwrap().ipv6, Some("fe80::1".parse().unwrap()));
     let bad = encode(span("op").attr(semconv::NET_PEER_IP, text("example.com")));
     assert_eq!(bad.remote_endpoint, None);
@@ -270,11 +257,7 @@ fn remote_ip_must_parse_and_picks_ipv4_or_ipv6() {
 
 #[test]
 fn remote_endpoint_with_only_a_port_is_absent() {
-    let zipkin = encode(
-        span("op")
-            .kind(SpanKind::Client)
-            .attr(semconv::NET_PEER_PORT, AnyValue::Int(80)),
-    );
+    let zipkin = encode(span("op").kind(SpanKind::Client).attr(semconv::NET_PEER_PORT, AnyValue::Int(80)));
     assert_eq!(zipkin.remote_endpoint, None);
 }
 
@@ -321,10 +304,7 @@ fn resource_attributes_are_copied_into_tags_and_span_attributes_win() {
 #[test]
 fn missing_service_name_is_unknown_service() {
     let zipkin = encode(span("op").with(|r| std::sync::Arc::make_mut(&mut r.resource).attributes.clear()));
-    assert_eq!(
-        zipkin.local_endpoint.unwrap().service_name.as_deref(),
-        Some("unknown_service")
-    );
+    assert_eq!(zipkin.local_endpoint.unwrap().service_name.as_deref(), Some("unknown_service"));
 }
 
 #[test]
@@ -382,13 +362,7 @@ fn error_false_attribute_is_dropped() {
 #[test]
 fn event_without_attributes_is_its_name() {
     let zipkin = encode(span("op").event(1_500, "cache miss", vec![]));
-    assert_eq!(
-        zipkin.annotations,
-        vec![ZipkinAnnotation {
-            timestamp: BASE_MICROS + 1,
-            value: "cache miss".into()
-        }]
-    );
+    assert_eq!(zipkin.annotations, vec![ZipkinAnnotation { timestamp: BASE_MICROS + 1, value: "cache miss".into() }]);
 }
 
 #[test]
@@ -399,10 +373,7 @@ fn event_with_attributes_is_quoted_name_and_json_object() {
         KeyValue::new("bin", AnyValue::Bytes(vec![0xff])),
     ];
     let zipkin = encode(span("op").event(0, "retry \"1\"", attributes));
-    assert_eq!(
-        zipkin.annotations[0].value,
-        r#""retry \"1\"": {"a":[1,true],"bin":"/w==","z":"last"}"#
-    );
+    assert_eq!(zipkin.annotations[0].value, r#""retry \"1\"": {"a":[1,true],"bin":"/w==","z":"last"}"#);
 }
 
 #[test]
@@ -420,10 +391,7 @@ fn links_become_indexed_tags_in_contrib_form() {
         tag(&zipkin, "otlp.link.0"),
         Some(r#"00000000000000000000000000000abc|0000000000000001|a=1|{"k":"v"}|3"#)
     );
-    assert_eq!(
-        tag(&zipkin, "otlp.link.1"),
-        Some("5b8efff798038103d269b633813fc60d|0000000000000002||{}|0")
-    );
+    assert_eq!(tag(&zipkin, "otlp.link.1"), Some("5b8efff798038103d269b633813fc60d|0000000000000002||{}|0"));
 }
 
 #[test]
@@ -456,13 +424,8 @@ fn debug_and_shared_are_written_only_when_true() {
 #[test]
 fn trace_keeps_the_order_of_its_spans() {
     let trace = trace_of(vec![
-        span("late")
-            .timing(5_000, 1)
-            .with(|r| r.span.span_id = crate::testkit::span_id(3))
-            .build(),
-        span("early")
-            .with(|r| r.span.span_id = crate::testkit::span_id(4))
-            .build(),
+        span("late").timing(5_000, 1).with(|r| r.span.span_id = crate::testkit::span_id(3)).build(),
+        span("early").with(|r| r.span.span_id = crate::testkit::span_id(4)).build(),
     ]);
     let names: Vec<String> = trace_to_zipkin(&trace).into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["late", "early"]);

@@ -25,7 +25,10 @@ fn request(spans: Vec<OtlpSpan>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![OtlpResourceSpans {
             resource: Some(OtlpResource {
-                attributes: vec![kv("service.name", Some(OtlpAnyValue { value: Some(OtlpValue::StringValue("svc".into())) }))],
+                attributes: vec![kv(
+                    "service.name",
+                    Some(OtlpAnyValue { value: Some(OtlpValue::StringValue("svc".into())) }),
+                )],
                 ..Default::default()
             }),
             scope_spans: vec![OtlpScopeSpans { scope: None, spans, schema_url: String::new() }],
@@ -79,7 +82,10 @@ fn every_value_type_converts() {
         kv("i", v(OtlpValue::IntValue(-3))),
         kv("d", v(OtlpValue::DoubleValue(0.5))),
         kv("y", v(OtlpValue::BytesValue(vec![1, 2]))),
-        kv("a", v(OtlpValue::ArrayValue(ArrayValue { values: vec![OtlpAnyValue { value: Some(OtlpValue::IntValue(1)) }] }))),
+        kv(
+            "a",
+            v(OtlpValue::ArrayValue(ArrayValue { values: vec![OtlpAnyValue { value: Some(OtlpValue::IntValue(1)) }] })),
+        ),
         kv("e", None),
         kv("p", v(OtlpValue::StringValueStrindex(4))),
     ];
@@ -102,7 +108,8 @@ fn every_value_type_converts() {
 
 #[test]
 fn json_follows_otlp_rules() {
-    let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},
+    let body =
+        br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},
       "scopeSpans":[{"scope":{"name":"lib","version":"1.0"},"spans":[{
         "traceId":"6E0C63257DE34C92BF9EFCD03927272E","spanId":"5fb397be34d26b51","name":"GET /cart","kind":2,
         "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":1700000000250000000,
@@ -147,7 +154,9 @@ fn arb_value() -> impl Strategy<Value = OtlpValue> {
     ];
     leaf.prop_recursive(2, 8, 4, |inner| {
         proptest::collection::vec(inner, 0..4).prop_map(|values| {
-            OtlpValue::ArrayValue(ArrayValue { values: values.into_iter().map(|v| OtlpAnyValue { value: Some(v) }).collect() })
+            OtlpValue::ArrayValue(ArrayValue {
+                values: values.into_iter().map(|v| OtlpAnyValue { value: Some(v) }).collect(),
+            })
         })
     })
 }

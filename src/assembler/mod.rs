@@ -115,8 +115,9 @@ impl Assembler {
             let mut shard = self.lock(i);
             let before = shard.traces.len();
             shard.traces.retain(|_, t| now.saturating_duration_since(t.last_seen()) < idle);
-            completed += before - shard.traces.len();
-            if completed > 0 {
+            let done = before - shard.traces.len();
+            completed += done;
+            if done > 0 {
                 let Shard { traces, arrival } = &mut *shard;
                 arrival.retain(|id| traces.contains_key(id));
             }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod conversion_props;
 mod golden;
 mod otlp_grpc;
 mod otlp_http;

@@ -56,7 +56,10 @@ impl Exported {
 async fn round_trip(protocol: Protocol) {
     let Some(python) = std::env::var_os(PYTHON_ENV) else {
         // Under CI the test command always provides the venv: its absence is a failure there.
-        assert!(std::env::var_os("CI").is_none(), "{PYTHON_ENV} is not set under CI: run the tests through scripts/test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{PYTHON_ENV} is not set under CI: run the tests through scripts/test"
+        );
         eprintln!("skipped: {PYTHON_ENV} is not set, so the interop venv is missing (run scripts/test)");
         return;
     };

@@ -143,16 +143,16 @@ impl TraceQuery {
             && self
                 .remote_service
                 .as_deref()
-                .is_none_or(|remote| any(&|r| remote_service(r).is_some_and(|name| self.names_equal(&name, remote))))
+                .is_none_or(|remote| any(&|r| remote_service(r).is_some_and(|name| self.names_equal(name, remote))))
             && self.tags.iter().all(|t| any(&|r| tag_matches(r, t, true)))
             && (self.min_duration.is_none() && self.max_duration.is_none() || any(&|r| self.duration_ok(r)))
     }
 }
 
 /// The remote service a span talked to, from `peer.service` (what Zipkin's remote endpoint maps to).
-pub fn remote_service(record: &SpanRecord) -> Option<String> {
+pub fn remote_service(record: &SpanRecord) -> Option<&str> {
     match record.span.attribute(semconv::PEER_SERVICE) {
-        Some(AnyValue::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(AnyValue::String(s)) if !s.is_empty() => Some(s),
         _ => None,
     }
 }

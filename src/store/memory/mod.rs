@@ -39,8 +39,18 @@ struct StoredTrace {
 
 #[derive(Default)]
 struct ServiceNames {
-    operations: BTreeSet<Operation>,
+    /// Span names, each with the kinds it was seen with (looked up by `&str`, no allocation).
+    operations: BTreeMap<String, BTreeSet<SpanKind>>,
+    /// Number of (name, kind) pairs in `operations`.
+    operation_count: usize,
     remote_services: BTreeSet<String>,
+}
+
+impl ServiceNames {
+    fn knows(&self, entry: &NameEntry<'_>) -> bool {
+        self.operations.get(entry.operation).is_some_and(|kinds| kinds.contains(&entry.kind))
+            && entry.remote.is_none_or(|remote| self.remote_services.contains(remote))
+    }
 }
 
 #[derive(Default)]
@@ -54,7 +64,7 @@ struct NameEntry<'a> {
     service: &'a str,
     operation: &'a str,
     kind: SpanKind,
-    remote: Option<String>,
+    remote: Option<&'a str>,
 }
 
 impl MemoryStore {
@@ -90,10 +100,7 @@ impl MemoryStore {
                     kind: r.span.kind,
                     remote: remote_service(r),
                 };
-                let known = names.services.get(entry.service).is_some_and(|s| {
-                    s.operations.iter().any(|o| o.name == entry.operation && o.kind == entry.kind)
-                        && entry.remote.as_ref().is_none_or(|remote| s.remote_services.contains(remote))
-                });
+                let known = names.services.get(entry.service).is_some_and(|s| s.knows(&entry));
                 if !known && !entries.contains(&entry) {
                     entries.push(entry);
                 }
@@ -110,18 +117,19 @@ impl MemoryStore {
                 continue;
             }
             let service = names.services.entry(entry.service.to_owned()).or_default();
-            let operation = Operation { name: entry.operation.to_owned(), kind: entry.kind };
-            if !service.operations.contains(&operation) {
-                if service.operations.len() >= self.settings.max_operations_per_service {
+            let known = service.operations.get(entry.operation).is_some_and(|k| k.contains(&entry.kind));
+            if !known {
+                if service.operation_count >= self.settings.max_operations_per_service {
                     dropped += 1;
                 } else {
-                    service.operations.insert(operation);
+                    service.operations.entry(entry.operation.to_owned()).or_default().insert(entry.kind);
+                    service.operation_count += 1;
                 }
             }
-            if let Some(remote) = entry.remote {
+            if let Some(remote) = entry.remote.filter(|r| !service.remote_services.contains(*r)) {
                 if service.remote_services.len() < self.settings.max_operations_per_service {
-                    service.remote_services.insert(remote);
-                } else if !service.remote_services.contains(&remote) {
+                    service.remote_services.insert(remote.to_owned());
+                } else {
                     dropped += 1;
                 }
             }
@@ -227,7 +235,13 @@ impl Store for MemoryStore {
         Ok(names
             .services
             .get(service)
-            .map(|s| s.operations.iter().filter(|o| kind.is_none_or(|k| o.kind == k)).cloned().collect())
+            .map(|s| {
+                s.operations
+                    .iter()
+                    .flat_map(|(name, kinds)| kinds.iter().map(move |k| Operation { name: name.clone(), kind: *k }))
+                    .filter(|o| kind.is_none_or(|k| o.kind == k))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 

@@ -138,13 +138,7 @@ mod tests {
     use crate::config::AssemblerSettings;
     use crate::testkit::{batch_of, GatedStore, SpanBuilder};
 
-    fn big_batch(trace: u128) -> Batch {
-        batch_of((1..=300).map(|i| SpanBuilder::new("s", "op", trace, i).build()).collect())
-    }
-
-    #[tokio::test]
-    async fn refuses_while_full_and_accepts_again_once_drained() {
-        let (store, open) = GatedStore::new();
+    fn ingest_over(store: GatedStore, queue_spans: usize, closed: CancellationToken) -> (Ingest, Arc<Telemetry>) {
         let telemetry = Arc::new(Telemetry::default());
         let assembler = Arc::new(Assembler::new(
             AssemblerSettings {
@@ -157,10 +151,20 @@ mod tests {
         ));
         let settings = IngestSettings {
             max_request_bytes: 1 << 20,
-            queue_spans: NonZeroUsize::new(300).unwrap(),
+            queue_spans: NonZeroUsize::new(queue_spans).unwrap(),
             max_concurrent_requests: NonZeroUsize::new(4).unwrap(),
         };
-        let ingest = Ingest::new(&settings, assembler, telemetry.clone(), CancellationToken::new());
+        (Ingest::new(&settings, assembler, telemetry.clone(), closed), telemetry)
+    }
+
+    fn big_batch(trace: u128) -> Batch {
+        batch_of((1..=300).map(|i| SpanBuilder::new("s", "op", trace, i).build()).collect())
+    }
+
+    #[tokio::test]
+    async fn refuses_while_full_and_accepts_again_once_drained() {
+        let (store, open) = GatedStore::new();
+        let (ingest, telemetry) = ingest_over(store, 300, CancellationToken::new());
         let first = tokio::spawn({
             let ingest = ingest.clone();
             async move { ingest.submit(big_batch(1)).await }
@@ -179,23 +183,8 @@ mod tests {
     #[tokio::test]
     async fn refuses_after_close() {
         let (store, _open) = GatedStore::new();
-        let telemetry = Arc::new(Telemetry::default());
-        let assembler = Arc::new(Assembler::new(
-            AssemblerSettings {
-                shards: NonZeroUsize::new(1).unwrap(),
-                idle_timeout: Duration::from_secs(5),
-                max_traces: NonZeroUsize::new(10).unwrap(),
-            },
-            Arc::new(store),
-            telemetry.clone(),
-        ));
         let closed = CancellationToken::new();
-        let settings = IngestSettings {
-            max_request_bytes: 1 << 20,
-            queue_spans: NonZeroUsize::new(10).unwrap(),
-            max_concurrent_requests: NonZeroUsize::new(4).unwrap(),
-        };
-        let ingest = Ingest::new(&settings, assembler, telemetry, closed.clone());
+        let (ingest, _) = ingest_over(store, 10, closed.clone());
         closed.cancel();
         assert!(matches!(ingest.submit(big_batch(1)).await, Err(Refusal::ShuttingDown)));
     }

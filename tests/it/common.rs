@@ -95,6 +95,14 @@ pub fn seed_request(start: u64) -> ExportTraceServiceRequest {
     ])
 }
 
+/// A server holding the two traces of [`seed_request`], and their start time.
+pub async fn seeded() -> (tracehound::testkit::TestServer, u64) {
+    let server = tracehound::testkit::TestServer::start().await;
+    let start = recent_nanos();
+    export_grpc(server.addrs.otlp_grpc, seed_request(start), false).await.unwrap();
+    (server, start)
+}
+
 /// Connects a gRPC channel to a listener.
 pub async fn channel(addr: SocketAddr) -> tonic::transport::Channel {
     tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()

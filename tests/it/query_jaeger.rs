@@ -4,13 +4,6 @@ use tracehound::testkit::TestServer;
 
 use crate::common::*;
 
-async fn seeded() -> (TestServer, u64) {
-    let server = TestServer::start().await;
-    let start = recent_nanos();
-    export_grpc(server.addrs.otlp_grpc, seed_request(start), false).await.unwrap();
-    (server, start)
-}
-
 #[tokio::test]
 async fn services_envelope_has_empty_array_not_null() {
     let server = TestServer::start().await;

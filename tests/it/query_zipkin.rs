@@ -1,15 +1,6 @@
 //! Zipkin v2 query API over a real socket.
 
-use tracehound::testkit::TestServer;
-
 use crate::common::*;
-
-async fn seeded() -> (TestServer, u64) {
-    let server = TestServer::start().await;
-    let start = recent_nanos();
-    export_grpc(server.addrs.otlp_grpc, seed_request(start), false).await.unwrap();
-    (server, start)
-}
 
 #[tokio::test]
 async fn name_lists_are_sorted_and_need_service_name() {

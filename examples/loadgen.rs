@@ -403,6 +403,10 @@ impl Report<'_> {
             let peak_mib = after.peak_rss_bytes as f64 / (1024.0 * 1024.0);
             println!("  {what}: CPU {cpu:.2} s ({:.2} cores), {per_million:.2} CPU s per million spans", cpu / secs);
             println!("  {what}: peak RSS {peak_mib:.1} MiB");
+            // A wrong --pid (say, a shell wrapping the server) shows up as a process that idled.
+            if accepted > 0 && cpu < 0.01 * secs {
+                println!("  warning: that process used almost no CPU: is --pid the server listening on --target?");
+            }
             summary.push_str(&format!(
                 " cpu_s={cpu:.2} cpu_s_per_million_spans={per_million:.2} peak_rss_mib={peak_mib:.1}"
             ));

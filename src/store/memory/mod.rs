@@ -151,6 +151,9 @@ impl Store for MemoryStore {
         }
         let (mut added_bytes, mut evicted_bytes) = (0usize, 0usize);
         let (mut added_traces, mut evicted_traces, mut evicted_spans) = (0usize, 0usize, 0usize);
+        // Evicted traces are freed after their shard's lock is released: freeing thousands of
+        // spans is the slowest part of a write, and other writers and queries need the shard.
+        let mut evicted: Vec<StoredTrace> = Vec::new();
         for (i, records) in by_shard.into_iter().enumerate().filter(|(_, v)| !v.is_empty()) {
             let mut shard = self.lock(i);
             for r in records {
@@ -178,8 +181,11 @@ impl Store for MemoryStore {
                     evicted_bytes += gone.bytes;
                     evicted_traces += 1;
                     evicted_spans += gone.spans.len();
+                    evicted.push(gone);
                 }
             }
+            drop(shard);
+            evicted.clear();
         }
         let t = &self.telemetry;
         t.store_bytes.add(added_bytes as i64 - evicted_bytes as i64);

@@ -109,11 +109,15 @@ async fn large_export_within_cap_is_fully_stored() {
     server.stop().await;
 }
 
-/// A server whose store holds every write until the test lets it through, with a 300-span queue.
-pub async fn gated_server() -> (tracehound::server::Running, std::sync::mpsc::Sender<()>) {
+/// A server whose store holds every write until the test lets it through, with a 300-span queue
+/// and whatever else `edit` sets.
+pub async fn gated_server(
+    edit: impl FnOnce(&mut tracehound::config::Settings),
+) -> (tracehound::server::Running, std::sync::mpsc::Sender<()>) {
     let (store, open) = GatedStore::new();
     let mut settings = tracehound::config::Settings::for_tests();
     settings.ingest.queue_spans = std::num::NonZeroUsize::new(300).unwrap();
+    edit(&mut settings);
     let running = tracehound::server::start_with_store(settings, move |_| Arc::new(store)).await.unwrap();
     (running, open)
 }
@@ -121,7 +125,7 @@ pub async fn gated_server() -> (tracehound::server::Running, std::sync::mpsc::Se
 #[tokio::test]
 async fn full_pipeline_answers_unavailable_with_retry_info_and_loses_nothing() {
     use tonic_types::StatusExt;
-    let (running, open) = gated_server().await;
+    let (running, open) = gated_server(|_| {}).await;
     let addr = running.addrs.otlp_grpc;
     let first = tokio::spawn(async move { export_grpc(addr, big_request(300), false).await });
     while running.telemetry.pipeline_spans_queued.get() == 0 {

@@ -134,17 +134,24 @@ async fn empty_request_is_a_success() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn full_pipeline_answers_503_with_retry_after() {
-    let (running, open) = gated_server().await;
-    let url = format!("http://{}/v1/traces", running.addrs.otlp_http);
-    let first = tokio::spawn({
-        let url = url.clone();
-        async move { post(&url, "application/x-protobuf", None, big_request(300).encode_to_vec()).await.status() }
+/// Posts a 300-span request, which the gated store holds, and waits until it is in the pipeline.
+/// Over 256 spans it is inserted on a blocking thread, where the gated store may wait.
+async fn send_held_request(running: &tracehound::server::Running, url: &str) -> tokio::task::JoinHandle<u16> {
+    let url = url.to_owned();
+    let first = tokio::spawn(async move {
+        post(&url, "application/x-protobuf", None, big_request(300).encode_to_vec()).await.status().as_u16()
     });
     while running.telemetry.pipeline_spans_queued.get() == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    first
+}
+
+#[tokio::test]
+async fn full_pipeline_answers_503_with_retry_after() {
+    let (running, open) = gated_server(|_| {}).await;
+    let url = format!("http://{}/v1/traces", running.addrs.otlp_http);
+    let first = send_held_request(&running, &url).await;
     let response = post(&url, "application/x-protobuf", None, seed_request(recent_nanos()).encode_to_vec()).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
@@ -158,20 +165,13 @@ async fn full_pipeline_answers_503_with_retry_after() {
 
 #[tokio::test]
 async fn requests_beyond_the_concurrency_limit_are_refused_as_retryable_on_both_transports() {
-    use std::sync::Arc;
-    let (store, open) = tracehound::testkit::GatedStore::new();
-    let mut settings = tracehound::config::Settings::for_tests();
-    settings.ingest.max_concurrent_requests = std::num::NonZeroUsize::new(1).unwrap();
-    let running = tracehound::server::start_with_store(settings, move |_| Arc::new(store)).await.unwrap();
+    let (running, open) = gated_server(|s| {
+        s.ingest.queue_spans = std::num::NonZeroUsize::new(1_000_000).unwrap();
+        s.ingest.max_concurrent_requests = std::num::NonZeroUsize::new(1).unwrap();
+    })
+    .await;
     let url = format!("http://{}/v1/traces", running.addrs.otlp_http);
-    let first = tokio::spawn({
-        let url = url.clone();
-        // Over 256 spans: inserted on a blocking thread, where the gated store may wait.
-        async move { post(&url, "application/x-protobuf", None, big_request(300).encode_to_vec()).await.status() }
-    });
-    while running.telemetry.pipeline_spans_queued.get() == 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let first = send_held_request(&running, &url).await;
     // The only request slot is held by the first request, whose write is gated.
     let response = post(&url, "application/json", None, JSON_BODY.into()).await;
     assert_eq!(response.status(), 503);

@@ -129,3 +129,21 @@ async fn search_honours_jaeger_parameters() {
     assert_eq!(get_json(&format!("{base}?tag=nocolon")).await.0, 400);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_endpoint_exposes_receiver_assembler_and_store_figures() {
+    let (server, _) = seeded().await;
+    let (status, content_type, body) = get_text(&format!("http://{}/metrics", server.addrs.query)).await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    for line in [
+        "tracehound_receiver_spans_accepted_total{receiver=\"otlp_grpc\"} 4",
+        "tracehound_receiver_spans_received_total{receiver=\"otlp_http\"} 0",
+        "tracehound_assembler_traces_in_flight 2",
+        "tracehound_store_traces 2",
+        "tracehound_store_traces_evicted_total 0",
+    ] {
+        assert!(body.lines().any(|l| l == line), "missing {line:?} in:\n{body}");
+    }
+    server.stop().await;
+}

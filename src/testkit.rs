@@ -1,6 +1,5 @@
 //! Builders for spans and traces and a real in-process server, for tests, benches and fuzz targets.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::model::{
@@ -212,7 +211,6 @@ pub struct TestServer {
     pub addrs: crate::server::BoundAddrs,
     /// The running server.
     running: Option<crate::server::Running>,
-    runtime_guard: Option<tokio::runtime::Handle>,
 }
 
 impl TestServer {
@@ -230,25 +228,8 @@ impl TestServer {
         Self::from_running(running)
     }
 
-    /// Starts a server with test settings over a store of the caller's making.
-    pub async fn start_with_store(store: Arc<dyn crate::store::Store>) -> Self {
-        let running = crate::server::start_with_store(crate::config::Settings::for_tests(), move |_| store)
-            .await
-            .unwrap_or_else(|e| panic!("test server failed to start: {e}"));
-        Self::from_running(running)
-    }
-
     fn from_running(running: crate::server::Running) -> Self {
-        Self {
-            addrs: running.addrs.clone(),
-            running: Some(running),
-            runtime_guard: tokio::runtime::Handle::try_current().ok(),
-        }
-    }
-
-    /// `http://addr` of a listener.
-    pub fn url(addr: SocketAddr) -> String {
-        format!("http://{addr}")
+        Self { addrs: running.addrs.clone(), running: Some(running) }
     }
 
     /// The server's telemetry, to check counters.
@@ -269,7 +250,8 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let (Some(running), Some(_)) = (self.running.take(), self.runtime_guard.take()) {
+        // Not stopped with `stop`: cancel every stage; the tasks end with the test's runtime.
+        if let Some(running) = self.running.take() {
             running.cancel.cancel();
         }
     }

@@ -36,7 +36,6 @@ pub struct TraceInFlight {
     root: Option<SpanId>,
     start: UnixNanos,
     end: UnixNanos,
-    first_seen: Instant,
     last_seen: Instant,
 }
 
@@ -49,7 +48,6 @@ impl TraceInFlight {
             root: None,
             start: UnixNanos(u64::MAX),
             end: UnixNanos(0),
-            first_seen: now,
             last_seen: now,
         }
     }
@@ -107,11 +105,6 @@ impl TraceInFlight {
     /// Earliest span start and latest span end so far.
     pub fn bounds(&self) -> (UnixNanos, UnixNanos) {
         (self.start, self.end)
-    }
-
-    /// When the first span arrived.
-    pub fn first_seen(&self) -> Instant {
-        self.first_seen
     }
 
     /// When the latest span arrived.

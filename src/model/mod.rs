@@ -369,23 +369,6 @@ pub struct Trace {
     pub spans: Vec<Arc<SpanRecord>>,
 }
 
-impl Trace {
-    /// Earliest span start.
-    pub fn start(&self) -> UnixNanos {
-        self.spans.iter().map(|r| r.span.start).min().unwrap_or_default()
-    }
-
-    /// Latest span end.
-    pub fn end(&self) -> UnixNanos {
-        self.spans.iter().map(|r| r.span.end).max().unwrap_or_default()
-    }
-
-    /// The root span: the first span without a parent, else the earliest span.
-    pub fn root(&self) -> Option<&SpanRecord> {
-        root_of(&self.spans)
-    }
-}
-
 /// The root of a trace's spans: the first span without a parent, else the earliest span.
 pub fn root_of(spans: &[Arc<SpanRecord>]) -> Option<&SpanRecord> {
     spans

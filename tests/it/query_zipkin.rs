@@ -81,6 +81,9 @@ async fn search_honours_zipkin_parameters_and_units() {
     assert_eq!(ids(&none), Vec::<String>::new());
     let (_, errors) = get_json(&format!("{base}?annotationQuery=error%20and%20http.request.method%3DGET")).await;
     assert_eq!(ids(&errors), vec![hex(&CHECKOUT)]);
+    // Zipkin shows a failed span's `error` tag as its status message, and searches it that way.
+    let (_, by_message) = get_json(&format!("{base}?annotationQuery=error%3Dupstream%20timeout")).await;
+    assert_eq!(ids(&by_message), vec![hex(&CHECKOUT)]);
     let (_, remote) = get_json(&format!("{base}?serviceName=frontend&remoteServiceName=cart")).await;
     assert_eq!(ids(&remote), vec![hex(&CHECKOUT)]);
     // endTs/lookback are ms: a window ending before the traces finds nothing.

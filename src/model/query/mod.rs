@@ -125,7 +125,7 @@ impl TraceQuery {
             && self.service_ok(record)
             && self.operation_ok(record)
             && self.duration_ok(record)
-            && self.tags.iter().all(|t| tag_matches(record, t, false))
+            && self.tags.iter().all(|t| tag_matches(record, t, MatchRule::SingleSpan))
     }
 
     fn zipkin_matches(&self, trace: &[Arc<SpanRecord>]) -> bool {
@@ -144,7 +144,7 @@ impl TraceQuery {
                 .remote_service
                 .as_deref()
                 .is_none_or(|remote| any(&|r| remote_service(r).is_some_and(|name| self.names_equal(name, remote))))
-            && self.tags.iter().all(|t| any(&|r| tag_matches(r, t, true)))
+            && self.tags.iter().all(|t| any(&|r| tag_matches(r, t, MatchRule::ZipkinJoint)))
             && (self.min_duration.is_none() && self.max_duration.is_none() || any(&|r| self.duration_ok(r)))
     }
 }
@@ -158,20 +158,31 @@ pub fn remote_service(record: &SpanRecord) -> Option<&str> {
 }
 
 /// Whether a span carries the tag. Span attributes, resource attributes (Jaeger process tags) and
-/// the tags every API derives from typed fields (`error`, `span.kind`, `otel.status_code`,
-/// `otel.scope.name`) all count, so a tag shown by an API can be searched by it.
-fn tag_matches(record: &SpanRecord, filter: &TagFilter, annotations_too: bool) -> bool {
+/// the tags the APIs derive from typed fields (`error`, `span.kind`, `otel.status_code`,
+/// `otel.scope.name`) all count, so a tag shown by an API can be searched by it. The rule picks the
+/// API's view: Zipkin shows a failed span's `error` as the status message (Jaeger: `true`), and
+/// its bare terms also match annotation (event) names.
+fn tag_matches(record: &SpanRecord, filter: &TagFilter, rule: MatchRule) -> bool {
     let value_ok = |v: &str| filter.value.as_deref().is_none_or(|want| want == v);
     let attr_ok = |kv: &super::KeyValue| kv.key == filter.key && value_ok(&kv.value.to_text());
     if record.span.attributes.iter().any(attr_ok) || record.resource.attributes.iter().any(attr_ok) {
         return true;
     }
-    if annotations_too && filter.value.is_none() && record.span.events.iter().any(|e| e.name == filter.key) {
+    if rule == MatchRule::ZipkinJoint
+        && filter.value.is_none()
+        && record.span.events.iter().any(|e| e.name == filter.key)
+    {
         return true;
     }
     let span = &record.span;
     match filter.key.as_str() {
-        semconv::ERROR => span.status.code == StatusCode::Error && (filter.value.is_none() || value_ok("true")),
+        semconv::ERROR => {
+            span.status.code == StatusCode::Error
+                && match rule {
+                    MatchRule::SingleSpan => value_ok("true"),
+                    MatchRule::ZipkinJoint => value_ok(&span.status.message),
+                }
+        }
         semconv::SPAN_KIND => span.kind != SpanKind::Unspecified && value_ok(span.kind.as_lower_str()),
         semconv::OTEL_STATUS_CODE => match span.status.code {
             StatusCode::Unset => false,

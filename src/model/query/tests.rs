@@ -96,6 +96,21 @@ fn zipkin_rule_lets_spans_of_the_service_satisfy_terms_jointly() {
 }
 
 #[test]
+fn error_tag_value_is_what_each_api_shows() {
+    let trace = two_service_trace();
+    let tagged = |value: &str, rule| TraceQuery {
+        tags: vec![TagFilter { key: "error".into(), value: Some(value.into()) }],
+        rule,
+        ..TraceQuery::default()
+    };
+    // Jaeger shows `error=true`; Zipkin shows `error=<status message>`.
+    assert!(tagged("true", MatchRule::SingleSpan).matches(&trace.spans));
+    assert!(!tagged("boom", MatchRule::SingleSpan).matches(&trace.spans));
+    assert!(tagged("boom", MatchRule::ZipkinJoint).matches(&trace.spans));
+    assert!(!tagged("true", MatchRule::ZipkinJoint).matches(&trace.spans));
+}
+
+#[test]
 fn zipkin_rule_uses_root_timestamp_for_time_range() {
     let trace = two_service_trace();
     let q = TraceQuery { start_min: UnixNanos(BASE_TIME + 1), rule: MatchRule::ZipkinJoint, ..TraceQuery::default() };

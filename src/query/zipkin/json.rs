@@ -322,12 +322,11 @@ fn link_tag(link: &Link) -> String {
     )
 }
 
-/// Attributes as one compact JSON object, keys sorted (first value wins on a repeated key).
+/// Attributes as one compact JSON object, keys sorted (`serde_json::Map` is ordered by key here;
+/// the first value wins on a repeated key).
 fn attributes_json(attributes: &[KeyValue]) -> String {
     let mut object = serde_json::Map::new();
-    let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
-    for kv in sorted {
+    for kv in attributes {
         object.entry(kv.key.clone()).or_insert_with(|| kv.value.to_json());
     }
     serde_json::Value::Object(object).to_string()

@@ -1,12 +1,13 @@
 //! tracehound: a distributed tracing collector and query server.
 //!
 //! Data flows one way: wire → [`receiver`] → [`model`] → [`pipeline`] → [`assembler`] → [`store`]
-//! → [`query`] → wire. [`server`] wires the stages together; [`config`] turns flags into settings.
+//! → [`query`] → wire; [`proto`] holds the generated Jaeger and Zipkin protobuf types. [`server`] wires the stages together; [`config`] turns flags into settings.
 
 pub mod assembler;
 pub mod config;
 pub mod model;
 pub mod pipeline;
+pub mod proto;
 pub mod query;
 pub mod receiver;
 pub mod server;

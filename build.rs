@@ -1,0 +1,18 @@
+//! Compiles the Jaeger and Zipkin protos under `proto/` with protox (pure Rust, no `protoc`).
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "proto/jaeger/api_v2/model.proto",
+        "proto/jaeger/api_v2/collector.proto",
+        "proto/jaeger/api_v2/sampling.proto",
+        "proto/zipkin/zipkin.proto",
+    ];
+    let descriptors = protox::compile(files, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .build_transport(false)
+        .compile_fds(descriptors)?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Protobuf wire types generated at build time from `proto/` (Jaeger api_v2, Zipkin proto3), with
+//! their gRPC service stubs. Wire types only: receivers and query APIs convert them to the model.
+
+/// Jaeger's protobuf packages.
+pub mod jaeger {
+    /// `jaeger.api_v2`: span model, collector and sampling services.
+    #[allow(missing_docs, clippy::all, clippy::pedantic)]
+    pub mod api_v2 {
+        include!(concat!(env!("OUT_DIR"), "/jaeger.api_v2.rs"));
+    }
+}
+
+/// Zipkin's protobuf packages.
+pub mod zipkin {
+    /// `zipkin.proto3`: `ListOfSpans` and the span model.
+    #[allow(missing_docs, clippy::all, clippy::pedantic)]
+    pub mod proto3 {
+        include!(concat!(env!("OUT_DIR"), "/zipkin.proto3.rs"));
+    }
+}

@@ -53,6 +53,8 @@ impl SpanBuilder {
                     links: Vec::new(),
                     dropped_links_count: 0,
                     status: Status::default(),
+                    shared: false,
+                    debug: false,
                 },
             },
         }

@@ -193,6 +193,11 @@ pub struct Span {
     pub dropped_links_count: u32,
     /// Outcome.
     pub status: Status,
+    /// Server half of an RPC that reuses its client's span id (Zipkin's `shared`); such a span and
+    /// its client are two spans with one id, kept apart by kind.
+    pub shared: bool,
+    /// Force-sampled by the producer (Zipkin `debug`, Jaeger flag 2); OTLP has no field for it.
+    pub debug: bool,
 }
 
 /// Why a span cannot be accepted.
@@ -201,6 +206,9 @@ pub enum InvalidSpan {
     /// A trace, span, parent or link id was malformed.
     #[error(transparent)]
     Id(#[from] IdError),
+    /// A field the format requires is missing or out of range.
+    #[error("{0}")]
+    Field(String),
     /// The span ends before it starts.
     #[error("span {span_id} ends before it starts ({end} < {start})")]
     EndBeforeStart {

@@ -5,7 +5,9 @@
 //! or not, as the OTLP specification defines them.
 
 pub mod body;
+pub mod jaeger;
 pub mod otlp;
+pub mod zipkin;
 
 use std::time::Duration;
 

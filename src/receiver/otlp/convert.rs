@@ -154,6 +154,8 @@ pub fn span_into_model(span: OtlpSpan) -> Result<Span, InvalidSpan> {
         links,
         dropped_links_count,
         status: status_into_model(span.status),
+        shared: false,
+        debug: false,
     };
     span.check_timing()?;
     Ok(span)

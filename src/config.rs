@@ -129,13 +129,37 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_OTLP_HTTP_ADDR", value_name = "[HOST:]PORT")]
     pub otlp_http_addr: Option<ListenAddr>,
 
-    /// Zipkin API (v2 query API under /api/v2 and /zipkin/api/v2) [default: 9411]
+    /// Zipkin API: ingest (POST /api/v2/spans, /api/v1/spans) and the v2 query API (also under /zipkin) [default: 9411]
     #[arg(long, env = "TRACEHOUND_ZIPKIN_ADDR", value_name = "[HOST:]PORT")]
     pub zipkin_addr: Option<ListenAddr>,
 
     /// Query port: Jaeger HTTP API (/api/...) and Prometheus /metrics [default: 16686]
     #[arg(long, env = "TRACEHOUND_QUERY_ADDR", value_name = "[HOST:]PORT")]
     pub query_addr: Option<ListenAddr>,
+
+    /// Jaeger collector gRPC (api_v2 CollectorService/PostSpans and SamplingManager) [default: 14250]
+    #[arg(long, env = "TRACEHOUND_JAEGER_GRPC_ADDR", value_name = "[HOST:]PORT")]
+    pub jaeger_grpc_addr: Option<ListenAddr>,
+
+    /// Jaeger collector thrift over HTTP (POST /api/traces; also GET /api/sampling) [default: 14268]
+    #[arg(long, env = "TRACEHOUND_JAEGER_HTTP_ADDR", value_name = "[HOST:]PORT")]
+    pub jaeger_http_addr: Option<ListenAddr>,
+
+    /// Jaeger agent UDP, compact thrift emitBatch [default: 6831]
+    #[arg(long, env = "TRACEHOUND_JAEGER_COMPACT_ADDR", value_name = "[HOST:]PORT")]
+    pub jaeger_compact_addr: Option<ListenAddr>,
+
+    /// Jaeger agent UDP, binary thrift emitBatch [default: 6832]
+    #[arg(long, env = "TRACEHOUND_JAEGER_BINARY_ADDR", value_name = "[HOST:]PORT")]
+    pub jaeger_binary_addr: Option<ListenAddr>,
+
+    /// Jaeger remote sampling HTTP (GET /sampling?service= and /api/sampling?service=) [default: 5778]
+    #[arg(long, env = "TRACEHOUND_SAMPLING_ADDR", value_name = "[HOST:]PORT")]
+    pub sampling_addr: Option<ListenAddr>,
+
+    /// Sampling strategies served to Jaeger clients, in Jaeger's strategies-file JSON format [default: probabilistic 0.001 for every service]
+    #[arg(long, env = "TRACEHOUND_SAMPLING_STRATEGIES", value_name = "FILE")]
+    pub sampling_strategies: Option<PathBuf>,
 
     /// Largest request body a receiver accepts, measured after decompression (413 / RESOURCE_EXHAUSTED above it) [default: 64MiB]
     #[arg(long, env = "TRACEHOUND_MAX_REQUEST_BYTES", value_name = "SIZE")]
@@ -189,6 +213,16 @@ pub struct ListenSettings {
     pub zipkin: SocketAddr,
     /// Jaeger HTTP API and metrics.
     pub query: SocketAddr,
+    /// Jaeger collector gRPC.
+    pub jaeger_grpc: SocketAddr,
+    /// Jaeger collector thrift over HTTP.
+    pub jaeger_http: SocketAddr,
+    /// Jaeger agent UDP, compact thrift.
+    pub jaeger_compact: SocketAddr,
+    /// Jaeger agent UDP, binary thrift.
+    pub jaeger_binary: SocketAddr,
+    /// Jaeger remote sampling HTTP.
+    pub sampling: SocketAddr,
 }
 
 /// Limits of the ingest path.
@@ -237,6 +271,8 @@ pub struct Settings {
     pub assembler: AssemblerSettings,
     /// Store limits.
     pub store: MemoryStoreSettings,
+    /// Jaeger sampling strategies file; `None` serves the built-in default.
+    pub sampling_strategies: Option<PathBuf>,
     /// Log filter.
     pub log: String,
 }
@@ -272,6 +308,12 @@ impl Config {
             otlp_http_addr: self.otlp_http_addr.or(fallback.otlp_http_addr),
             zipkin_addr: self.zipkin_addr.or(fallback.zipkin_addr),
             query_addr: self.query_addr.or(fallback.query_addr),
+            jaeger_grpc_addr: self.jaeger_grpc_addr.or(fallback.jaeger_grpc_addr),
+            jaeger_http_addr: self.jaeger_http_addr.or(fallback.jaeger_http_addr),
+            jaeger_compact_addr: self.jaeger_compact_addr.or(fallback.jaeger_compact_addr),
+            jaeger_binary_addr: self.jaeger_binary_addr.or(fallback.jaeger_binary_addr),
+            sampling_addr: self.sampling_addr.or(fallback.sampling_addr),
+            sampling_strategies: self.sampling_strategies.or(fallback.sampling_strategies),
             max_request_bytes: self.max_request_bytes.or(fallback.max_request_bytes),
             max_concurrent_requests: self.max_concurrent_requests.or(fallback.max_concurrent_requests),
             ingest_queue_spans: self.ingest_queue_spans.or(fallback.ingest_queue_spans),
@@ -312,7 +354,13 @@ impl Config {
                 otlp_http: listen(self.otlp_http_addr, 4318),
                 zipkin: listen(self.zipkin_addr, 9411),
                 query: listen(self.query_addr, 16686),
+                jaeger_grpc: listen(self.jaeger_grpc_addr, 14250),
+                jaeger_http: listen(self.jaeger_http_addr, 14268),
+                jaeger_compact: listen(self.jaeger_compact_addr, 6831),
+                jaeger_binary: listen(self.jaeger_binary_addr, 6832),
+                sampling: listen(self.sampling_addr, 5778),
             },
+            sampling_strategies: self.sampling_strategies,
             ingest: IngestSettings {
                 max_request_bytes,
                 queue_spans: non_zero("ingest-queue-spans", self.ingest_queue_spans.unwrap_or(1_000_000))?,
@@ -346,6 +394,11 @@ impl Settings {
             otlp_http_addr: zero,
             zipkin_addr: zero,
             query_addr: zero,
+            jaeger_grpc_addr: zero,
+            jaeger_http_addr: zero,
+            jaeger_compact_addr: zero,
+            jaeger_binary_addr: zero,
+            sampling_addr: zero,
             shards: Some(4),
             memory_store_bytes: Some(ByteSize::mib(256)),
             trace_idle_timeout: Some(HumanDuration(Duration::from_secs(2))),
@@ -373,6 +426,11 @@ mod tests {
         assert_eq!(s.listen.otlp_http, "127.0.0.1:4318".parse().unwrap());
         assert_eq!(s.listen.zipkin, "127.0.0.1:9411".parse().unwrap());
         assert_eq!(s.listen.query, "127.0.0.1:16686".parse().unwrap());
+        assert_eq!(s.listen.jaeger_grpc, "127.0.0.1:14250".parse().unwrap());
+        assert_eq!(s.listen.jaeger_http, "127.0.0.1:14268".parse().unwrap());
+        assert_eq!(s.listen.jaeger_compact, "127.0.0.1:6831".parse().unwrap());
+        assert_eq!(s.listen.jaeger_binary, "127.0.0.1:6832".parse().unwrap());
+        assert_eq!(s.listen.sampling, "127.0.0.1:5778".parse().unwrap());
         assert_eq!(s.ingest.max_request_bytes, 64 << 20);
     }
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -12,8 +12,14 @@ use crate::assembler::Assembler;
 use crate::config::Settings;
 use crate::pipeline::Ingest;
 use crate::query::QueryState;
+use crate::receiver::jaeger::agent_udp::JaegerAgentReceiver;
+use crate::receiver::jaeger::grpc::JaegerGrpcReceiver;
+use crate::receiver::jaeger::sampling::{self, SamplingError, SamplingManagerService, SamplingStrategies};
+use crate::receiver::jaeger::thrift_http::JaegerThriftHttpReceiver;
 use crate::receiver::otlp::grpc::OtlpGrpcReceiver;
 use crate::receiver::otlp::http::OtlpHttpReceiver;
+use crate::receiver::thrift::Protocol;
+use crate::receiver::zipkin::http::ZipkinHttpReceiver;
 use crate::store::{MemoryStore, Store};
 use crate::telemetry::Telemetry;
 
@@ -30,6 +36,9 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The sampling strategies file could not be loaded.
+    #[error(transparent)]
+    Sampling(#[from] SamplingError),
 }
 
 /// Where each listener is bound (ports resolved when 0 was asked for).
@@ -43,6 +52,16 @@ pub struct BoundAddrs {
     pub zipkin: SocketAddr,
     /// Jaeger HTTP API and metrics.
     pub query: SocketAddr,
+    /// Jaeger collector gRPC.
+    pub jaeger_grpc: SocketAddr,
+    /// Jaeger collector thrift over HTTP.
+    pub jaeger_http: SocketAddr,
+    /// Jaeger agent UDP, compact thrift.
+    pub jaeger_compact: SocketAddr,
+    /// Jaeger agent UDP, binary thrift.
+    pub jaeger_binary: SocketAddr,
+    /// Jaeger remote sampling HTTP.
+    pub sampling: SocketAddr,
 }
 
 /// A started server.
@@ -60,6 +79,10 @@ pub struct Running {
 
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServerError> {
     TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { what, addr, source })
+}
+
+async fn bind_udp(what: &'static str, addr: SocketAddr) -> Result<UdpSocket, ServerError> {
+    UdpSocket::bind(addr).await.map_err(|source| ServerError::Bind { what, addr, source })
 }
 
 fn local_addr(listener: &TcpListener, fallback: SocketAddr) -> SocketAddr {
@@ -82,12 +105,26 @@ pub async fn start_with_store(
     let otlp_http = bind("OTLP/HTTP", l.otlp_http).await?;
     let zipkin = bind("Zipkin API", l.zipkin).await?;
     let query = bind("query API", l.query).await?;
+    let jaeger_grpc = bind("Jaeger gRPC collector", l.jaeger_grpc).await?;
+    let jaeger_http = bind("Jaeger thrift HTTP collector", l.jaeger_http).await?;
+    let jaeger_compact = bind_udp("Jaeger agent (compact thrift)", l.jaeger_compact).await?;
+    let jaeger_binary = bind_udp("Jaeger agent (binary thrift)", l.jaeger_binary).await?;
+    let sampling_listener = bind("Jaeger remote sampling", l.sampling).await?;
     let addrs = BoundAddrs {
         otlp_grpc: local_addr(&otlp_grpc, l.otlp_grpc),
         otlp_http: local_addr(&otlp_http, l.otlp_http),
         zipkin: local_addr(&zipkin, l.zipkin),
         query: local_addr(&query, l.query),
+        jaeger_grpc: local_addr(&jaeger_grpc, l.jaeger_grpc),
+        jaeger_http: local_addr(&jaeger_http, l.jaeger_http),
+        jaeger_compact: jaeger_compact.local_addr().unwrap_or(l.jaeger_compact),
+        jaeger_binary: jaeger_binary.local_addr().unwrap_or(l.jaeger_binary),
+        sampling: local_addr(&sampling_listener, l.sampling),
     };
+    let strategies = Arc::new(match &settings.sampling_strategies {
+        Some(path) => SamplingStrategies::from_file(path)?,
+        None => SamplingStrategies::default(),
+    });
 
     let cancel = CancellationToken::new();
     let receivers_cancel = cancel.child_token();
@@ -111,13 +148,41 @@ pub async fn start_with_store(
             tracing::error!(error = %e, "OTLP/gRPC receiver failed");
         }
     });
-    let http = OtlpHttpReceiver::new(ingest, telemetry.clone(), max_body).router();
+    let http = OtlpHttpReceiver::new(ingest.clone(), telemetry.clone(), max_body).router();
     receivers.spawn(serve_http("OTLP/HTTP", otlp_http, http, receivers_cancel.clone()));
+
+    let collector = JaegerGrpcReceiver::new(ingest.clone(), telemetry.clone()).service(max_body);
+    let sampling_grpc = SamplingManagerService::new(strategies.clone()).server();
+    let token = receivers_cancel.clone();
+    receivers.spawn(async move {
+        let incoming = tonic::transport::server::TcpIncoming::from(jaeger_grpc).with_nodelay(Some(true));
+        let served = tonic::transport::Server::builder()
+            .max_concurrent_streams(256)
+            .add_service(collector)
+            .add_service(sampling_grpc)
+            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "Jaeger gRPC collector failed");
+        }
+    });
+    let thrift_http = JaegerThriftHttpReceiver::new(ingest.clone(), telemetry.clone(), max_body)
+        .router()
+        .merge(sampling::collector_routes(strategies.clone()));
+    receivers.spawn(serve_http("Jaeger thrift HTTP collector", jaeger_http, thrift_http, receivers_cancel.clone()));
+    for (socket, protocol) in [(jaeger_compact, Protocol::Compact), (jaeger_binary, Protocol::Binary)] {
+        let agent = JaegerAgentReceiver::new(socket, protocol, ingest.clone(), telemetry.clone());
+        receivers.spawn(agent.run(receivers_cancel.clone()));
+    }
+    let zipkin_ingest = ZipkinHttpReceiver::new(ingest, telemetry.clone(), max_body).router();
 
     let mut others = JoinSet::new();
     others.spawn(assembler.run(cancel.clone()));
     let state = QueryState::new(store, telemetry.clone());
-    others.spawn(serve_http("Zipkin API", zipkin, crate::query::zipkin::router(state.clone()), cancel.clone()));
+    // Zipkin serves ingest and queries on one port, as Zipkin does.
+    let zipkin_router = crate::query::zipkin::router(state.clone()).merge(zipkin_ingest);
+    others.spawn(serve_http("Zipkin API", zipkin, zipkin_router, cancel.clone()));
+    others.spawn(serve_http("Jaeger remote sampling", sampling_listener, sampling::router(strategies), cancel.clone()));
     others.spawn(serve_http(
         "query API",
         query,
@@ -130,6 +195,11 @@ pub async fn start_with_store(
         otlp_http = %addrs.otlp_http,
         zipkin = %addrs.zipkin,
         query = %addrs.query,
+        jaeger_grpc = %addrs.jaeger_grpc,
+        jaeger_http = %addrs.jaeger_http,
+        jaeger_compact = %addrs.jaeger_compact,
+        jaeger_binary = %addrs.jaeger_binary,
+        sampling = %addrs.sampling,
         "tracehound listening"
     );
     Ok(Running { addrs, telemetry, cancel, receivers_cancel, receivers, others })

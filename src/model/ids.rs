@@ -107,6 +107,18 @@ macro_rules! define_id {
 define_id!(TraceId, 16, "trace id");
 define_id!(SpanId, 8, "span id");
 
+impl SpanId {
+    /// The id as an unsigned integer (big-endian).
+    pub fn as_u64(&self) -> u64 {
+        u64::from_be_bytes(self.0)
+    }
+
+    /// The id for a non-zero integer; zero gives the id 1 rather than an invalid id.
+    pub fn from_u64(value: u64) -> Self {
+        Self(value.max(1).to_be_bytes())
+    }
+}
+
 impl TraceId {
     /// The high 64 bits (zero for ids that came from 64-bit tracers).
     pub fn high(&self) -> u64 {

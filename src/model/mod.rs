@@ -1,6 +1,7 @@
 //! The canonical span model, shaped like OTLP (resource → scope → spans). Every receiver converts
 //! into it and every query API converts out of it; it holds no protocol types and does no I/O.
 
+mod batch;
 mod ids;
 pub mod query;
 pub mod semconv;
@@ -8,6 +9,7 @@ mod value;
 
 use std::sync::Arc;
 
+pub use batch::BatchBuilder;
 pub use ids::{IdError, SpanId, TraceId};
 pub use value::{AnyValue, KeyValue};
 

@@ -79,3 +79,5 @@ pub const NETWORK_LOCAL_ADDRESS: &str = "network.local.address";
 pub const NETWORK_LOCAL_PORT: &str = "network.local.port";
 /// Prefix of the Zipkin tags that carry links (`otlp.link.0`, `otlp.link.1` …), as contrib writes them.
 pub const OTLP_LINK_PREFIX: &str = "otlp.link.";
+/// Marks a span Zipkin sent without a start time (the Collector's name), so it reads back without one.
+pub const ZIPKIN_ABSENT_START_TIME: &str = "otel.zipkin.absentField.startTime";

@@ -54,6 +54,72 @@ pub fn decode(raw: bytes::Bytes, encoding: ContentEncoding, limit: usize) -> Res
     Ok(out.into())
 }
 
+/// Bodies larger than this are decompressed and decoded on a blocking thread.
+pub const INLINE_DECODE_BYTES: usize = 64 * 1024;
+
+/// Reads a request body of at most `limit` bytes as sent (still compressed), refusing early when
+/// `Content-Length` already says it is too large.
+pub async fn read(
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<bytes::Bytes, IngestError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(IngestError::TooLarge { limit });
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_length_limit(&e) {
+            IngestError::TooLarge { limit }
+        } else {
+            IngestError::Malformed(format!("cannot read request body: {e}"))
+        }
+    })
+}
+
+/// The `Content-Encoding` of a request.
+pub fn encoding_of(headers: &axum::http::HeaderMap) -> Result<ContentEncoding, IngestError> {
+    ContentEncoding::from_header(headers.get(axum::http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()))
+}
+
+/// The media type of a request (`Content-Type` without parameters, lower-case; empty if absent).
+pub fn media_type(headers: &axum::http::HeaderMap) -> String {
+    let value = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// Decompresses and decodes `raw` with `decode`: inline when small, on a blocking thread when large,
+/// so big batches never stall the reactor.
+pub async fn decode_with<T: Send + 'static>(
+    raw: bytes::Bytes,
+    encoding: ContentEncoding,
+    limit: usize,
+    decode_body: impl FnOnce(&[u8]) -> Result<T, IngestError> + Send + 'static,
+) -> Result<T, IngestError> {
+    let inline = raw.len() <= INLINE_DECODE_BYTES;
+    let work = move || decode(raw, encoding, limit).and_then(|body| decode_body(&body));
+    if inline {
+        return work();
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(IngestError::Malformed(format!("decoding failed: {e}"))))
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;

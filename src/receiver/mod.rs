@@ -5,16 +5,74 @@
 //! or not, as the OTLP specification defines them.
 
 pub mod body;
+pub mod grpc_guard;
 pub mod jaeger;
+pub mod otel_tags;
 pub mod otlp;
+pub mod thrift;
 pub mod zipkin;
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
 
-use crate::pipeline::Refusal;
-use crate::telemetry::RefusalReason;
+use crate::pipeline::{Ingest, Refusal};
+use crate::telemetry::{ReceiverKind, RefusalReason, Telemetry};
+
+/// The model batch decoded from one request, and what was rejected from it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Converted {
+    /// The valid spans.
+    pub batch: crate::model::Batch,
+    /// Spans in the request.
+    pub received: usize,
+    /// Invalid spans left out.
+    pub rejected: usize,
+    /// Why the first rejected span was rejected.
+    pub first_error: Option<String>,
+}
+
+impl Converted {
+    /// Counts one invalid span, keeping the first reason.
+    pub fn reject(&mut self, reason: impl std::fmt::Display) {
+        self.rejected += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(reason.to_string());
+        }
+    }
+
+    /// A one-line summary of what was rejected, `None` when nothing was.
+    pub fn rejection_summary(&self) -> Option<String> {
+        (self.rejected > 0).then(|| {
+            format!(
+                "{} of {} spans rejected; first: {}",
+                self.rejected,
+                self.received,
+                self.first_error.as_deref().unwrap_or("invalid span")
+            )
+        })
+    }
+}
+
+/// Hands a decoded batch to the pipeline and counts the outcome for `kind`; on success returns
+/// the summary of spans rejected while decoding, if any.
+pub async fn deliver(
+    ingest: &Ingest,
+    telemetry: &Telemetry,
+    kind: ReceiverKind,
+    converted: Converted,
+) -> Result<Option<String>, IngestError> {
+    telemetry.batch_decoded(kind, converted.received, converted.rejected);
+    let summary = converted.rejection_summary();
+    let spans = converted.batch.span_count();
+    if let Err(refusal) = ingest.submit(converted.batch).await {
+        let error = IngestError::from(refusal);
+        telemetry.batch_refused(kind, error.reason(), spans);
+        return Err(error);
+    }
+    telemetry.batch_accepted(kind, spans);
+    Ok(summary)
+}
 
 /// Why a receiver refused a whole request.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -55,6 +113,22 @@ impl IngestError {
             Self::Refused(_) => Some(crate::pipeline::RETRY_AFTER),
             _ => None,
         }
+    }
+
+    /// A plain-text HTTP reply with this error's status, and `Retry-After` when retryable (the
+    /// form Zipkin and Jaeger's HTTP collectors use).
+    pub fn text_response(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let mut response = (
+            self.http_status(),
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.to_string(),
+        )
+            .into_response();
+        if let Some(after) = self.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, after.as_secs().max(1).into());
+        }
+        response
     }
 
     /// The HTTP status: 400, 413 and 415 are final; 503 asks the client to retry.

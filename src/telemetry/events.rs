@@ -2,24 +2,60 @@
 
 use super::Telemetry;
 
-/// Which receiver (and transport) handled a request; a bounded metric label.
+/// Which receiver (transport and encoding) handled a request; a bounded metric label. For UDP
+/// receivers one datagram is one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiverKind {
     /// OTLP over gRPC.
     OtlpGrpc = 0,
     /// OTLP over HTTP (protobuf or JSON).
     OtlpHttp = 1,
+    /// Zipkin `POST /api/v2/spans` with JSON.
+    ZipkinV2Json = 2,
+    /// Zipkin `POST /api/v2/spans` with proto3.
+    ZipkinV2Proto = 3,
+    /// Zipkin `POST /api/v1/spans` with JSON.
+    ZipkinV1Json = 4,
+    /// Zipkin `POST /api/v1/spans` with thrift.
+    ZipkinV1Thrift = 5,
+    /// Jaeger collector gRPC `PostSpans`.
+    JaegerGrpc = 6,
+    /// Jaeger collector `POST /api/traces` with binary thrift.
+    JaegerThriftHttp = 7,
+    /// Jaeger agent UDP, compact thrift.
+    JaegerAgentCompact = 8,
+    /// Jaeger agent UDP, binary thrift.
+    JaegerAgentBinary = 9,
 }
 
 impl ReceiverKind {
     /// Every receiver, in label order.
-    pub const ALL: [Self; 2] = [Self::OtlpGrpc, Self::OtlpHttp];
+    pub const ALL: [Self; 10] = [
+        Self::OtlpGrpc,
+        Self::OtlpHttp,
+        Self::ZipkinV2Json,
+        Self::ZipkinV2Proto,
+        Self::ZipkinV1Json,
+        Self::ZipkinV1Thrift,
+        Self::JaegerGrpc,
+        Self::JaegerThriftHttp,
+        Self::JaegerAgentCompact,
+        Self::JaegerAgentBinary,
+    ];
 
     /// Metric label value.
     pub fn label(self) -> &'static str {
         match self {
             Self::OtlpGrpc => "otlp_grpc",
             Self::OtlpHttp => "otlp_http",
+            Self::ZipkinV2Json => "zipkin_v2_json",
+            Self::ZipkinV2Proto => "zipkin_v2_proto",
+            Self::ZipkinV1Json => "zipkin_v1_json",
+            Self::ZipkinV1Thrift => "zipkin_v1_thrift",
+            Self::JaegerGrpc => "jaeger_grpc",
+            Self::JaegerThriftHttp => "jaeger_thrift_http",
+            Self::JaegerAgentCompact => "jaeger_agent_compact",
+            Self::JaegerAgentBinary => "jaeger_agent_binary",
         }
     }
 }

@@ -4,9 +4,12 @@
 mod cli;
 mod common;
 mod conversion_props;
+mod cross_format;
 mod golden;
+mod jaeger_ingest;
 mod otlp_grpc;
 mod otlp_http;
 mod query_jaeger;
 mod query_zipkin;
 mod sdk_python;
+mod zipkin_ingest;

@@ -5,11 +5,13 @@
 //! Invariants: every span's `processID` names an entry of its trace's `processes`; identical
 //! resources share one process; process ids are `p1`, `p2` … in first-seen order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::model::{semconv, AnyValue, Event, KeyValue, Link, Resource, SpanKind, SpanRecord, StatusCode, Trace};
+use crate::model::{
+    semconv, AnyValue, Event, KeyValue, Link, Resource, SpanId, SpanKind, SpanRecord, StatusCode, Trace,
+};
 
 /// A trace as Jaeger's query API returns it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -218,22 +220,70 @@ impl JaegerKeyValue {
 }
 
 /// Encodes a trace; spans keep the trace's order and identical resources share a process.
+/// Zipkin-style shared server spans get their own id, as Jaeger's span-id deduper does.
 pub fn trace_to_jaeger(trace: &Trace) -> JaegerTrace {
     let mut processes = JaegerProcesses::default();
     // Spans of one batch share their resource's Arc: look a pointer up before comparing contents.
     let mut known: HashMap<*const Resource, String> = HashMap::new();
+    let ids = dedupe_shared_ids(trace);
     let spans = trace
         .spans
         .iter()
-        .map(|record| {
+        .zip(ids)
+        .map(|(record, ids)| {
             let process_id = known
                 .entry(std::sync::Arc::as_ptr(&record.resource))
                 .or_insert_with(|| processes.intern(process(&record.resource)))
                 .clone();
-            span_to_jaeger(record, process_id)
+            span_to_jaeger(record, ids, process_id)
         })
         .collect();
     JaegerTrace { trace_id: trace.trace_id.to_short_hex(), spans, processes, warnings: None }
+}
+
+/// The id and parent each span is shown with.
+#[derive(Debug, Clone, Copy)]
+struct ShownIds {
+    span_id: SpanId,
+    parent: Option<SpanId>,
+}
+
+/// Jaeger's span-id deduper: a server span sharing its id with a client span gets the next unused
+/// id above the trace's largest, with the shared id as its parent; the server span's children
+/// follow it to the new id.
+fn dedupe_shared_ids(trace: &Trace) -> Vec<ShownIds> {
+    let mut ids: Vec<ShownIds> =
+        trace.spans.iter().map(|r| ShownIds { span_id: r.span.span_id, parent: r.span.parent_span_id }).collect();
+    let is_server = |r: &SpanRecord| r.span.kind == SpanKind::Server;
+    let client_ids: HashSet<SpanId> =
+        trace.spans.iter().filter(|r| !is_server(r)).map(|r| r.span.span_id).collect();
+    let shared: Vec<usize> =
+        (0..trace.spans.len()).filter(|&i| is_server(&trace.spans[i]) && client_ids.contains(&ids[i].span_id)).collect();
+    if shared.is_empty() {
+        return ids;
+    }
+    let mut used: HashSet<u64> = trace.spans.iter().map(|r| r.span.span_id.as_u64()).collect();
+    let mut next = used.iter().copied().max().unwrap_or(0);
+    let mut renamed: HashMap<SpanId, SpanId> = HashMap::new();
+    for i in shared {
+        let old = ids[i].span_id;
+        let fresh = loop {
+            next = next.wrapping_add(1).max(1);
+            if used.insert(next) {
+                break SpanId::from_u64(next);
+            }
+        };
+        renamed.insert(old, fresh);
+        ids[i] = ShownIds { span_id: fresh, parent: Some(old) };
+    }
+    for shown in &mut ids {
+        if let Some(new_parent) = shown.parent.and_then(|p| renamed.get(&p)) {
+            if *new_parent != shown.span_id {
+                shown.parent = Some(*new_parent);
+            }
+        }
+    }
+    ids
 }
 
 /// The process for a resource: its service name, the other attributes as tags.
@@ -249,18 +299,22 @@ fn process(resource: &Resource) -> JaegerProcess {
     }
 }
 
-fn span_to_jaeger(record: &SpanRecord, process_id: String) -> JaegerSpan {
+fn span_to_jaeger(record: &SpanRecord, ids: ShownIds, process_id: String) -> JaegerSpan {
     let span = &record.span;
-    let parent = span.parent_span_id.map(|parent| JaegerReference {
+    // A parent that came from a FOLLOWS_FROM reference is shown by that reference alone.
+    let follows_parent = ids.parent.is_some_and(|parent| {
+        span.links.iter().any(|l| l.trace_id == span.trace_id && l.span_id == parent && !is_child_of(l))
+    });
+    let parent = ids.parent.filter(|_| !follows_parent).map(|parent| JaegerReference {
         ref_type: JaegerRefType::ChildOf,
         trace_id: span.trace_id.to_short_hex(),
         span_id: parent.to_hex(),
     });
     JaegerSpan {
         trace_id: span.trace_id.to_short_hex(),
-        span_id: span.span_id.to_hex(),
-        // Only the W3C trace flags; bits 8–9 are OTLP's is-remote markers.
-        flags: span.flags & 0xff,
+        span_id: ids.span_id.to_hex(),
+        // Jaeger's flags: sampled (W3C bit 0) and debug; other W3C bits mean something else there.
+        flags: (span.flags & 1) | if span.debug { 2 } else { 0 },
         operation_name: span.name.clone(),
         references: parent.into_iter().chain(span.links.iter().map(link_reference)).collect(),
         start_time: span.start.as_micros(),
@@ -275,13 +329,17 @@ fn span_to_jaeger(record: &SpanRecord, process_id: String) -> JaegerSpan {
 /// A link is a `FOLLOWS_FROM` reference unless it says it was a `child_of` (a Jaeger span's
 /// extra parent that came in through OTLP).
 fn link_reference(link: &Link) -> JaegerReference {
-    let ref_type = link.attributes.iter().find(|kv| kv.key == semconv::OPENTRACING_REF_TYPE);
-    let child_of = matches!(ref_type, Some(KeyValue { value: AnyValue::String(kind), .. }) if kind.eq_ignore_ascii_case("child_of"));
     JaegerReference {
-        ref_type: if child_of { JaegerRefType::ChildOf } else { JaegerRefType::FollowsFrom },
+        ref_type: if is_child_of(link) { JaegerRefType::ChildOf } else { JaegerRefType::FollowsFrom },
         trace_id: link.trace_id.to_short_hex(),
         span_id: link.span_id.to_hex(),
     }
+}
+
+/// True for a link that was a Jaeger `CHILD_OF` reference (`opentracing.ref_type=child_of`).
+fn is_child_of(link: &Link) -> bool {
+    let ref_type = link.attributes.iter().find(|kv| kv.key == semconv::OPENTRACING_REF_TYPE);
+    matches!(ref_type, Some(KeyValue { value: AnyValue::String(kind), .. }) if kind.eq_ignore_ascii_case("child_of"))
 }
 
 /// Span attributes, then the tags derived from scope, kind, status, trace state and dropped

@@ -3,5 +3,6 @@
 mod http;
 pub mod json;
 pub mod params;
+pub mod proto;
 
 pub use http::router;

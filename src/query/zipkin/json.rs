@@ -161,8 +161,13 @@ pub fn trace_to_zipkin(trace: &Trace) -> Vec<ZipkinSpan> {
 /// Encodes one span with its resource and scope as a Zipkin v2 span.
 pub fn span_to_zipkin(record: &SpanRecord) -> ZipkinSpan {
     let span = &record.span;
-    let (local_endpoint, consumed) = local_endpoint(record);
-    let remote_endpoint = remote_endpoint(span);
+    let (local_endpoint, mut consumed) = local_endpoint(record);
+    let remote_endpoint = remote_endpoint(span, &mut consumed);
+    // A span Zipkin sent without a start time reads back without one (contrib's marker).
+    let absent_start = matches!(span.attribute(semconv::ZIPKIN_ABSENT_START_TIME), Some(AnyValue::Bool(true)));
+    if absent_start {
+        consumed.push(semconv::ZIPKIN_ABSENT_START_TIME);
+    }
     ZipkinSpan {
         trace_id: span.trace_id.to_short_hex(),
         // Zipkin drops a parent equal to the span's own id.
@@ -170,15 +175,16 @@ pub fn span_to_zipkin(record: &SpanRecord) -> ZipkinSpan {
         id: span.span_id.to_hex(),
         kind: ZipkinKind::from_model(span.kind),
         name: span.name.clone(),
-        timestamp: Some(span.start.as_micros()),
+        timestamp: (!absent_start).then(|| span.start.as_micros()),
         // OTel spec: whole microseconds, truncated; Zipkin: duration ≥ 1.
         duration: Some((span.duration_nanos() / 1_000).max(1)),
         local_endpoint: Some(local_endpoint),
         remote_endpoint,
         annotations: span.events.iter().map(event_annotation).collect(),
         tags: tags(record, &consumed),
-        debug: None,
-        shared: None,
+        debug: span.debug.then_some(true),
+        // Zipkin clears `shared` on anything but a server span.
+        shared: (span.shared && span.kind == SpanKind::Server).then_some(true),
     }
 }
 
@@ -199,27 +205,43 @@ fn local_endpoint(record: &SpanRecord) -> (ZipkinEndpoint, Vec<&'static str>) {
     (endpoint, consumed)
 }
 
-/// The remote endpoint, absent unless a service name or an IP is known (a bare port says nothing).
-fn remote_endpoint(span: &Span) -> Option<ZipkinEndpoint> {
+/// The remote endpoint, absent unless a service name or an IP is known (a bare port says nothing);
+/// the attribute keys it used are added to `consumed` so they are not repeated as tags.
+fn remote_endpoint(span: &Span, consumed: &mut Vec<&'static str>) -> Option<ZipkinEndpoint> {
     let towards_server = matches!(span.kind, SpanKind::Client | SpanKind::Producer);
     // OTel spec: the ranked list is for CLIENT and PRODUCER; peer.service names the peer for any kind.
     let service_keys: &[&str] = if towards_server { &REMOTE_SERVICE_KEYS } else { &REMOTE_SERVICE_KEYS[..1] };
-    let service_name = service_keys.iter().find_map(|key| {
+    let service = service_keys.iter().find_map(|key| {
         let text = span.attribute(key)?.to_text();
-        (!text.is_empty()).then_some(text)
+        (!text.is_empty()).then_some((*key, text))
     });
-    let mut endpoint = ZipkinEndpoint { service_name, ..ZipkinEndpoint::default() };
+    let mut used = Vec::new();
+    let mut endpoint = ZipkinEndpoint::default();
+    if let Some((key, name)) = service {
+        endpoint.service_name = Some(name);
+        used.push(key);
+    }
     let ip = first_parsed(span, &PEER_IP_KEYS, parse_ip)
         .or_else(|| towards_server.then(|| first_parsed(span, &SERVER_IP_KEYS, parse_ip)).flatten());
-    if let Some((_, ip)) = ip {
+    if let Some((key, ip)) = ip {
         endpoint.set_ip(ip);
+        used.push(key);
     }
     if endpoint.is_empty() {
         return None;
     }
-    endpoint.port = first_parsed(span, &PEER_PORT_KEYS, parse_port)
-        .or_else(|| towards_server.then(|| first_parsed(span, &SERVER_PORT_KEYS, parse_port)).flatten())
-        .map(|(_, port)| port);
+    let port = first_parsed(span, &PEER_PORT_KEYS, parse_port)
+        .or_else(|| towards_server.then(|| first_parsed(span, &SERVER_PORT_KEYS, parse_port)).flatten());
+    if let Some((key, port)) = port {
+        endpoint.port = Some(port);
+        used.push(key);
+    }
+    // A key that names both the service and the address (e.g. network.peer.address) is used once.
+    for key in used {
+        if !consumed.contains(&key) {
+            consumed.push(key);
+        }
+    }
     Some(endpoint)
 }
 

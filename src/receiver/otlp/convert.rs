@@ -16,36 +16,17 @@ use opentelemetry_proto::tonic::trace::v1::{
 };
 
 use crate::model::{
-    AnyValue, Batch, Event, InvalidSpan, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId,
+    AnyValue, Event, InvalidSpan, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId,
     SpanKind, Status, StatusCode, TraceId, UnixNanos,
 };
+pub use crate::receiver::Converted;
 use crate::receiver::IngestError;
-
-/// The model batch decoded from one request, and what was rejected from it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Converted {
-    /// The valid spans.
-    pub batch: Batch,
-    /// Spans in the request.
-    pub received: usize,
-    /// Invalid spans left out.
-    pub rejected: usize,
-    /// Why the first rejected span was rejected.
-    pub first_error: Option<String>,
-}
 
 impl Converted {
     /// OTLP's `partial_success` for this request: set only when spans were rejected.
     pub fn partial_success(&self) -> Option<ExportTracePartialSuccess> {
-        (self.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: self.rejected as i64,
-            error_message: format!(
-                "{} of {} spans rejected; first: {}",
-                self.rejected,
-                self.received,
-                self.first_error.as_deref().unwrap_or("invalid span")
-            ),
-        })
+        self.rejection_summary()
+            .map(|error_message| ExportTracePartialSuccess { rejected_spans: self.rejected as i64, error_message })
     }
 }
 
@@ -79,10 +60,7 @@ pub fn request_into_model(request: ExportTraceServiceRequest) -> Converted {
                 out.received += 1;
                 match span_into_model(span) {
                     Ok(span) => spans.push(span),
-                    Err(e) => {
-                        out.rejected += 1;
-                        out.first_error.get_or_insert_with(|| e.to_string());
-                    }
+                    Err(e) => out.reject(e),
                 }
             }
             if !spans.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -14,12 +14,9 @@ use prost::Message;
 
 use super::convert::{decode_json, decode_protobuf, request_into_model, Converted};
 use crate::pipeline::Ingest;
-use crate::receiver::body::{self, ContentEncoding};
+use crate::receiver::body;
 use crate::receiver::IngestError;
 use crate::telemetry::{ReceiverKind, Telemetry};
-
-/// Bodies larger than this are decoded on a blocking thread.
-const INLINE_DECODE_BYTES: usize = 64 * 1024;
 
 /// Dependencies of the OTLP/HTTP receiver.
 #[derive(Clone)]
@@ -38,13 +35,12 @@ enum Payload {
 
 impl Payload {
     fn from_headers(headers: &HeaderMap) -> Result<Self, IngestError> {
-        let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        match media.as_str() {
+        match body::media_type(headers).as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Self::Protobuf),
             "application/json" => Ok(Self::Json),
             _ => Err(IngestError::UnsupportedMediaType(format!(
-                "unsupported Content-Type {value:?}: use application/x-protobuf or application/json"
+                "unsupported Content-Type {:?}: use application/x-protobuf or application/json",
+                headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
             ))),
         }
     }
@@ -79,50 +75,19 @@ impl OtlpHttpReceiver {
     ) -> Result<(Payload, Converted), (Option<Payload>, IngestError)> {
         let payload = Payload::from_headers(headers).map_err(|e| (None, e))?;
         let fail = |e| (Some(payload), e);
-        let encoding =
-            ContentEncoding::from_header(headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()))
-                .map_err(fail)?;
+        let encoding = body::encoding_of(headers).map_err(fail)?;
         let limit = self.max_request_bytes;
-        let declared =
-            headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err(fail(IngestError::TooLarge { limit }));
-        }
-        let raw = axum::body::to_bytes(body, limit).await.map_err(|e| {
-            if is_length_limit(&e) {
-                fail(IngestError::TooLarge { limit })
-            } else {
-                fail(IngestError::Malformed(format!("cannot read request body: {e}")))
-            }
-        })?;
-        let decode = move |raw: Bytes| -> Result<Converted, IngestError> {
-            let body = body::decode(raw, encoding, limit)?;
+        let raw = body::read(headers, body, limit).await.map_err(fail)?;
+        let converted = body::decode_with(raw, encoding, limit, move |body| {
             let request = match payload {
-                Payload::Protobuf => decode_protobuf(&body)?,
-                Payload::Json => decode_json(&body)?,
+                Payload::Protobuf => decode_protobuf(body)?,
+                Payload::Json => decode_json(body)?,
             };
             Ok(request_into_model(request))
-        };
-        let converted = if raw.len() <= INLINE_DECODE_BYTES {
-            decode(raw)
-        } else {
-            tokio::task::spawn_blocking(move || decode(raw))
-                .await
-                .unwrap_or_else(|e| Err(IngestError::Malformed(format!("decoding failed: {e}"))))
-        };
+        })
+        .await;
         converted.map(|c| (payload, c)).map_err(fail)
     }
-}
-
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 async fn export(State(receiver): State<OtlpHttpReceiver>, headers: HeaderMap, body: Body) -> Response {

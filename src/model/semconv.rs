@@ -81,3 +81,5 @@ pub const NETWORK_LOCAL_PORT: &str = "network.local.port";
 pub const OTLP_LINK_PREFIX: &str = "otlp.link.";
 /// Marks a span Zipkin sent without a start time (the Collector's name), so it reads back without one.
 pub const ZIPKIN_ABSENT_START_TIME: &str = "otel.zipkin.absentField.startTime";
+/// Marks a span Zipkin sent without a duration, so it reads back without one.
+pub const ZIPKIN_ABSENT_DURATION: &str = "otel.zipkin.absentField.duration";

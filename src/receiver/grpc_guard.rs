@@ -40,8 +40,11 @@ impl<S: NamedService> NamedService for GuardedIngestService<S> {
 
 impl<S> tower::Service<http::Request<tonic::body::Body>> for GuardedIngestService<S>
 where
-    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>, Error = Infallible>
-        + Clone
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,

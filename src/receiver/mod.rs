@@ -119,12 +119,9 @@ impl IngestError {
     /// form Zipkin and Jaeger's HTTP collectors use).
     pub fn text_response(&self) -> axum::response::Response {
         use axum::response::IntoResponse;
-        let mut response = (
-            self.http_status(),
-            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            self.to_string(),
-        )
-            .into_response();
+        let mut response =
+            (self.http_status(), [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.to_string())
+                .into_response();
         if let Some(after) = self.retry_after() {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, after.as_secs().max(1).into());
         }

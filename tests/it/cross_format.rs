@@ -9,9 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue as OtlpAnyValue, InstrumentationScope, KeyValue as OtlpKeyValue};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue as OtlpAnyValue, InstrumentationScope, KeyValue as OtlpKeyValue,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
-use opentelemetry_proto::tonic::trace::v1::{span::Event as OtlpEvent, ResourceSpans, ScopeSpans, Span as OtlpSpan, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span::Event as OtlpEvent, ResourceSpans, ScopeSpans, Span as OtlpSpan, Status,
+};
 use prost::Message;
 use tracehound::model::{AnyValue, SpanKind, SpanRecord, StatusCode, Trace, UnixNanos};
 use tracehound::proto::jaeger::api_v2::collector_service_client::CollectorServiceClient;
@@ -125,11 +129,8 @@ fn zipkin_v1(records: &[SpanRecord]) -> Vec<V1Span> {
             let local = Endpoint { service_name: Some(r.service_name().to_owned()), ..Endpoint::default() };
             let (start, end) = (span.start.as_micros(), span.end.as_micros());
             let (first, last) = if span.kind == SpanKind::Client { ("cs", "cr") } else { ("sr", "ss") };
-            let annotation = |timestamp, value: &str| V1Annotation {
-                timestamp,
-                value: value.into(),
-                endpoint: Some(local.clone()),
-            };
+            let annotation =
+                |timestamp, value: &str| V1Annotation { timestamp, value: value.into(), endpoint: Some(local.clone()) };
             let tag = |key: &str, value: String| V1BinaryAnnotation {
                 key: key.into(),
                 value: V1Value::String(value),
@@ -144,7 +145,13 @@ fn zipkin_v1(records: &[SpanRecord]) -> Vec<V1Span> {
                 .filter(|a| a.key != "peer.service")
                 .map(|a| tag(&a.key, a.value.to_text()))
                 .collect();
-            binary.extend(r.resource.attributes.iter().filter(|a| a.key != "service.name").map(|a| tag(&a.key, a.value.to_text())));
+            binary.extend(
+                r.resource
+                    .attributes
+                    .iter()
+                    .filter(|a| a.key != "service.name")
+                    .map(|a| tag(&a.key, a.value.to_text())),
+            );
             if !r.scope.name.is_empty() {
                 for (key, value) in [
                     ("otel.scope.name", &r.scope.name),

@@ -276,7 +276,10 @@ async fn remote_sampling_serves_a_strategies_file() {
     .unwrap();
     let server = TestServer::start_with(|s| s.sampling_strategies = Some(path)).await;
     let (_, json) = get_json(&format!("http://{}/sampling?service=checkout", server.addrs.sampling)).await;
-    assert_eq!(json, serde_json::json!({"strategyType":"RATE_LIMITING","rateLimitingSampling":{"maxTracesPerSecond":42}}));
+    assert_eq!(
+        json,
+        serde_json::json!({"strategyType":"RATE_LIMITING","rateLimitingSampling":{"maxTracesPerSecond":42}})
+    );
     let (_, json) = get_json(&format!("http://{}/sampling?service=other", server.addrs.sampling)).await;
     assert_eq!(json["probabilisticSampling"]["samplingRate"], 0.5);
     server.stop().await;

@@ -7,6 +7,7 @@ mod conversion_props;
 mod cross_format;
 mod golden;
 mod jaeger_ingest;
+mod legacy_clients;
 mod otlp_grpc;
 mod otlp_http;
 mod query_jaeger;

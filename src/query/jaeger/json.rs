@@ -255,10 +255,10 @@ fn dedupe_shared_ids(trace: &Trace) -> Vec<ShownIds> {
     let mut ids: Vec<ShownIds> =
         trace.spans.iter().map(|r| ShownIds { span_id: r.span.span_id, parent: r.span.parent_span_id }).collect();
     let is_server = |r: &SpanRecord| r.span.kind == SpanKind::Server;
-    let client_ids: HashSet<SpanId> =
-        trace.spans.iter().filter(|r| !is_server(r)).map(|r| r.span.span_id).collect();
-    let shared: Vec<usize> =
-        (0..trace.spans.len()).filter(|&i| is_server(&trace.spans[i]) && client_ids.contains(&ids[i].span_id)).collect();
+    let client_ids: HashSet<SpanId> = trace.spans.iter().filter(|r| !is_server(r)).map(|r| r.span.span_id).collect();
+    let shared: Vec<usize> = (0..trace.spans.len())
+        .filter(|&i| is_server(&trace.spans[i]) && client_ids.contains(&ids[i].span_id))
+        .collect();
     if shared.is_empty() {
         return ids;
     }

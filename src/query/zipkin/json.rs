@@ -144,6 +144,10 @@ const REMOTE_SERVICE_KEYS: [&str; 11] = [
     semconv::DB_NAME,
 ];
 
+/// The attributes a Zipkin remote endpoint becomes on the way in (PROTOCOLS §7.5); on the way out
+/// they are shown as the endpoint alone, so a Zipkin span reads back as it was sent.
+const ZIPKIN_REMOTE_KEYS: [&str; 3] = [semconv::PEER_SERVICE, semconv::NET_PEER_IP, semconv::NET_PEER_PORT];
+
 /// Attributes naming the peer's address and port whatever the span's role.
 const PEER_IP_KEYS: [&str; 3] = [semconv::NET_PEER_IP, semconv::NETWORK_PEER_ADDRESS, semconv::NET_SOCK_PEER_ADDR];
 const PEER_PORT_KEYS: [&str; 3] = [semconv::NET_PEER_PORT, semconv::NETWORK_PEER_PORT, semconv::NET_SOCK_PEER_PORT];
@@ -164,10 +168,10 @@ pub fn span_to_zipkin(record: &SpanRecord) -> ZipkinSpan {
     let (local_endpoint, mut consumed) = local_endpoint(record);
     let remote_endpoint = remote_endpoint(span, &mut consumed);
     // A span Zipkin sent without a start time reads back without one (contrib's marker).
-    let absent_start = matches!(span.attribute(semconv::ZIPKIN_ABSENT_START_TIME), Some(AnyValue::Bool(true)));
-    if absent_start {
-        consumed.push(semconv::ZIPKIN_ABSENT_START_TIME);
-    }
+    let absent = |key| matches!(span.attribute(key), Some(AnyValue::Bool(true)));
+    let absent_start = absent(semconv::ZIPKIN_ABSENT_START_TIME);
+    let absent_duration = absent(semconv::ZIPKIN_ABSENT_DURATION);
+    consumed.extend([semconv::ZIPKIN_ABSENT_START_TIME, semconv::ZIPKIN_ABSENT_DURATION]);
     ZipkinSpan {
         trace_id: span.trace_id.to_short_hex(),
         // Zipkin drops a parent equal to the span's own id.
@@ -177,7 +181,7 @@ pub fn span_to_zipkin(record: &SpanRecord) -> ZipkinSpan {
         name: span.name.clone(),
         timestamp: (!absent_start).then(|| span.start.as_micros()),
         // OTel spec: whole microseconds, truncated; Zipkin: duration ≥ 1.
-        duration: Some((span.duration_nanos() / 1_000).max(1)),
+        duration: (!absent_duration).then(|| (span.duration_nanos() / 1_000).max(1)),
         local_endpoint: Some(local_endpoint),
         remote_endpoint,
         annotations: span.events.iter().map(event_annotation).collect(),
@@ -236,9 +240,10 @@ fn remote_endpoint(span: &Span, consumed: &mut Vec<&'static str>) -> Option<Zipk
         endpoint.port = Some(port);
         used.push(key);
     }
-    // A key that names both the service and the address (e.g. network.peer.address) is used once.
+    // Only the keys Zipkin's own fields map to are left out of the tags: other conventions
+    // (server.address, db.name …) keep their tag, so nothing the producer sent disappears.
     for key in used {
-        if !consumed.contains(&key) {
+        if ZIPKIN_REMOTE_KEYS.contains(&key) && !consumed.contains(&key) {
             consumed.push(key);
         }
     }
@@ -279,6 +284,10 @@ fn tags(record: &SpanRecord, consumed: &[&str]) -> BTreeMap<String, String> {
     // OTel spec: a boolean `error=false` would make Zipkin treat the span as failed; drop it.
     if tags.get(semconv::ERROR).is_some_and(|value| value == "false") {
         tags.remove(semconv::ERROR);
+    }
+    // Zipkin has no INTERNAL kind: contrib tags it so the kind survives a round trip.
+    if span.kind == SpanKind::Internal {
+        tags.insert(semconv::SPAN_KIND.to_owned(), "internal".to_owned());
     }
 
     let scope = &record.scope;

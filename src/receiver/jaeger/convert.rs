@@ -22,8 +22,8 @@ use crate::model::{
     SpanKind, Status, StatusCode, TraceId, UnixNanos,
 };
 use crate::proto::jaeger::api_v2::{
-    Batch as JaegerBatch, KeyValue as JaegerKeyValue, Log as JaegerLog, Process as JaegerProcess,
-    Span as JaegerSpan, SpanRefType, ValueType,
+    Batch as JaegerBatch, KeyValue as JaegerKeyValue, Log as JaegerLog, Process as JaegerProcess, Span as JaegerSpan,
+    SpanRefType, ValueType,
 };
 use crate::receiver::otel_tags::{self, parse_status_code, take};
 use crate::receiver::Converted;
@@ -222,10 +222,11 @@ fn http_status(attributes: &[KeyValue], kind: SpanKind) -> StatusCode {
 
 fn log_into_event(log: JaegerLog) -> Event {
     let mut attributes: Vec<KeyValue> = log.fields.into_iter().map(tag_into_attribute).collect();
-    let name = match attributes.iter().position(|kv| kv.key == semconv::EVENT && matches!(kv.value, AnyValue::String(_))) {
-        Some(i) => attributes.remove(i).value.to_text(),
-        None => String::new(),
-    };
+    let name =
+        match attributes.iter().position(|kv| kv.key == semconv::EVENT && matches!(kv.value, AnyValue::String(_))) {
+            Some(i) => attributes.remove(i).value.to_text(),
+            None => String::new(),
+        };
     Event {
         time: UnixNanos(log.timestamp.as_ref().and_then(timestamp_nanos).unwrap_or(0)),
         name,

@@ -5,7 +5,7 @@
 //!
 //! The mapping follows Jaeger's own thrift→domain converter:
 //! - ids are unsigned 64-bit halves sent as `i64`: `trace_id` = high ‖ low (16 bytes, big-endian),
-//!   `span_id` 8 bytes; zero ids are kept (the model conversion rejects them);
+//!   `span_id` 8 bytes; zero ids are kept, validating them is the model conversion's job;
 //! - a non-zero `parentSpanId` becomes a CHILD_OF reference inserted first, unless a CHILD_OF
 //!   reference to the same trace and span is already there (Jaeger's `MaybeAddParentSpanID`);
 //! - times are µs: `startTime` → `Timestamp`, `duration` → `Duration`, log timestamps likewise;

@@ -16,8 +16,8 @@ use opentelemetry_proto::tonic::trace::v1::{
 };
 
 use crate::model::{
-    AnyValue, Event, InvalidSpan, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId,
-    SpanKind, Status, StatusCode, TraceId, UnixNanos,
+    AnyValue, Event, InvalidSpan, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind,
+    Status, StatusCode, TraceId, UnixNanos,
 };
 pub use crate::receiver::Converted;
 use crate::receiver::IngestError;

@@ -60,7 +60,7 @@ where
                 seen |= 1 << i;
             }
             Some((_, field)) if field.required => {
-                return Err(ThriftError::FieldType {
+                return Err(ThriftError::MistypedField {
                     strukt: spec.name,
                     field: field.name,
                     offset,

@@ -12,7 +12,8 @@
 //! - `otel.scope.*`/`otel.library.*`, `w3c.tracestate`, `otel.dropped_*_count` → their fields.
 //! - `otlp.link.<i>` tags → links; annotations → events (`"name": {json}` or `name|{json}|n` split).
 //! - timestamps µs → ns; a span without `timestamp` starts at its first annotation (else at 0) and
-//!   is marked `otel.zipkin.absentField.startTime=true`; `shared` and `debug` are kept.
+//!   is marked `otel.zipkin.absentField.startTime=true` (one without `duration`,
+//!   `otel.zipkin.absentField.duration=true`) so it reads back as sent; `shared` and `debug` are kept.
 
 use serde_json::Value as Json;
 
@@ -80,6 +81,9 @@ pub fn span_into_model(zipkin: ZipkinSpan) -> (Resource, crate::model::Scope, Sp
             zipkin.annotations.iter().map(|a| a.timestamp).min().unwrap_or(0)
         }
     };
+    if zipkin.duration.is_none() {
+        attributes.push(KeyValue::new(semconv::ZIPKIN_ABSENT_DURATION, AnyValue::Bool(true)));
+    }
     let start = UnixNanos::from_micros(start_micros);
     let end = UnixNanos::from_micros(start_micros.saturating_add(zipkin.duration.unwrap_or(0)));
 
@@ -165,8 +169,7 @@ fn take_status(attributes: &mut Vec<KeyValue>) -> Status {
 fn take_links(attributes: &mut Vec<KeyValue>) -> Vec<Link> {
     let mut links: Vec<(usize, Link)> = Vec::new();
     attributes.retain(|kv| {
-        let Some(index) = kv.key.strip_prefix(semconv::OTLP_LINK_PREFIX).and_then(|i| i.parse::<usize>().ok())
-        else {
+        let Some(index) = kv.key.strip_prefix(semconv::OTLP_LINK_PREFIX).and_then(|i| i.parse::<usize>().ok()) else {
             return true;
         };
         match &kv.value {

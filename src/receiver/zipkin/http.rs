@@ -97,10 +97,13 @@ impl ZipkinHttpReceiver {
             (false, "" | "application/json") => Payload::V1Json,
             (false, "application/x-thrift" | "application/vnd.apache.thrift.binary") => Payload::V1Thrift,
             _ => {
-                let expected = if v2 { "application/json or application/x-protobuf" } else { "application/json or application/x-thrift" };
-                let error = IngestError::UnsupportedMediaType(format!(
-                    "unsupported Content-Type {media:?}: use {expected}"
-                ));
+                let expected = if v2 {
+                    "application/json or application/x-protobuf"
+                } else {
+                    "application/json or application/x-thrift"
+                };
+                let error =
+                    IngestError::UnsupportedMediaType(format!("unsupported Content-Type {media:?}: use {expected}"));
                 let kind = if v2 { ReceiverKind::ZipkinV2Json } else { ReceiverKind::ZipkinV1Json };
                 self.telemetry.batch_refused(kind, error.reason(), 0);
                 return error.text_response();
@@ -108,8 +111,9 @@ impl ZipkinHttpReceiver {
         };
         match self.receive_payload(&headers, body, payload).await {
             Ok(None) => StatusCode::ACCEPTED.into_response(),
-            Ok(Some(summary)) => (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], summary)
-                .into_response(),
+            Ok(Some(summary)) => {
+                (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], summary).into_response()
+            }
             Err(error) => {
                 tracing::debug!(receiver = payload.kind().label(), error = %error, "zipkin request refused");
                 error.text_response()
@@ -118,7 +122,12 @@ impl ZipkinHttpReceiver {
     }
 
     /// Decodes and delivers the body, counting every outcome.
-    async fn receive_payload(&self, headers: &HeaderMap, body: Body, payload: Payload) -> Result<Option<String>, IngestError> {
+    async fn receive_payload(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+        payload: Payload,
+    ) -> Result<Option<String>, IngestError> {
         let kind = payload.kind();
         let refused = |error: IngestError| {
             self.telemetry.batch_refused(kind, error.reason(), 0);
@@ -128,7 +137,8 @@ impl ZipkinHttpReceiver {
         let encoding = body::encoding_of(headers).map_err(refused)?;
         let limit = self.max_request_bytes;
         let raw = body::read(headers, body, limit).await.map_err(refused)?;
-        let converted = body::decode_with(raw, encoding, limit, move |body| payload.decode(body)).await.map_err(refused)?;
+        let converted =
+            body::decode_with(raw, encoding, limit, move |body| payload.decode(body)).await.map_err(refused)?;
         if converted.rejected > 0 && converted.rejected == converted.received {
             self.telemetry.batch_decoded(kind, converted.received, converted.rejected);
             return Err(refused(IngestError::Malformed(converted.rejection_summary().unwrap_or_default())));

@@ -230,7 +230,7 @@ fn render_value(key: &str, value: &[u8], value_type: i32) -> Result<V1Value, Inv
 fn fixed_width<const N: usize>(key: &str, type_name: &str, value: &[u8]) -> Result<[u8; N], InvalidSpan> {
     value.try_into().map_err(|_| {
         InvalidSpan::Field(format!(
-            "binary annotation {key:?}: a {type_name} value must be {N} bytes, got {}",
+            "binary annotation {key:?} of type {type_name} must be {N} bytes, got {}",
             value.len()
         ))
     })

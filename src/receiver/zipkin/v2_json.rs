@@ -11,6 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::span::{Annotation, DecodedSpans, Endpoint, ZipkinSpan};
+use super::v1_json::looks_like_v1;
 use crate::model::{InvalidSpan, SpanId, SpanKind, TraceId};
 use crate::receiver::IngestError;
 
@@ -27,12 +28,6 @@ pub fn decode_spans(body: &[u8]) -> Result<DecodedSpans, IngestError> {
     let spans: Vec<JsonSpan> =
         serde_json::from_slice(body).map_err(|e| IngestError::Malformed(format!("invalid Zipkin v2 JSON: {e}")))?;
     Ok(spans.into_iter().map(JsonSpan::into_span).collect())
-}
-
-/// True when a JSON body carries v1 spans (only v1 has `binaryAnnotations`).
-pub fn looks_like_v1(body: &[u8]) -> bool {
-    const KEY: &[u8] = b"\"binaryAnnotations\"";
-    body.windows(KEY.len()).any(|w| w == KEY)
 }
 
 #[derive(Deserialize)]
@@ -183,7 +178,8 @@ impl<'de> Deserialize<'de> for Micros {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Micros, E> {
                 if v.is_finite() {
-                    Ok(Micros(v as i64))
+                    // Zipkin: a positive sub-microsecond value rounds up, never to 0.
+                    Ok(Micros(v.ceil() as i64))
                 } else {
                     Err(E::custom("microseconds must be finite"))
                 }

@@ -101,8 +101,11 @@ fn first_child_of_is_the_parent_and_other_refs_are_links() {
         span_id: vec![0, 0, 0, 0, 0, 0, 0, id],
         ref_type: ref_type as i32,
     };
-    s.references =
-        vec![reference(9, SpanRefType::FollowsFrom), reference(1, SpanRefType::ChildOf), reference(2, SpanRefType::ChildOf)];
+    s.references = vec![
+        reference(9, SpanRefType::FollowsFrom),
+        reference(1, SpanRefType::ChildOf),
+        reference(2, SpanRefType::ChildOf),
+    ];
     let records = records(JaegerBatch { spans: vec![s], process: Some(process("a")) });
     let span = &records[0].span;
     assert_eq!(span.parent_span_id.map(|p| p.as_u64()), Some(1));
@@ -161,7 +164,12 @@ fn invalid_spans_are_rejected_alone() {
 fn jaeger_spans_read_back_as_sent() {
     let mut s = span(
         2,
-        vec![str_tag("span.kind", "client"), bool_tag("error", true), str_tag("otel.status_code", "ERROR"), int_tag("n", 5)],
+        vec![
+            str_tag("span.kind", "client"),
+            bool_tag("error", true),
+            str_tag("otel.status_code", "ERROR"),
+            int_tag("n", 5),
+        ],
     );
     s.references = vec![SpanRef { trace_id: s.trace_id.clone(), span_id: vec![0, 0, 0, 0, 0, 0, 0, 1], ref_type: 0 }];
     s.logs = vec![JaegerLog { timestamp: Some(ts(1_700_000_000_000_001)), fields: vec![str_tag("event", "x")] }];
@@ -173,7 +181,12 @@ fn jaeger_spans_read_back_as_sent() {
     expected.process = Some(process("a"));
     expected.process_id = "p1".into();
     // Derived tags come after the span's own, in the encoder's fixed order.
-    expected.tags = vec![int_tag("n", 5), str_tag("span.kind", "client"), str_tag("otel.status_code", "ERROR"), bool_tag("error", true)];
+    expected.tags = vec![
+        int_tag("n", 5),
+        str_tag("span.kind", "client"),
+        str_tag("otel.status_code", "ERROR"),
+        bool_tag("error", true),
+    ];
     assert_eq!(back, vec![expected]);
 }
 

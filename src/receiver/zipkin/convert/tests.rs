@@ -202,7 +202,7 @@ mod props {
                 ];
                 let mut builder = SpanBuilder::new(&service, &name, u128::from(trace_lo) | 1 << 64, span)
                     .kind(kinds[kind])
-                    .timing(1_000 * u64::from(span % 1000), 1_000 * (1 + span % 5000));
+                    .timing(1_000 * (span % 1000), 1_000 * (1 + span % 5000));
                 if let Some(parent) = parent {
                     builder = builder.parent(parent);
                 }

@@ -163,7 +163,7 @@ fn malformed_fixed_width_value_rejects_only_its_span() {
     let spans = decode_spans(&body).expect("well-formed list");
     assert_eq!(
         spans[0],
-        Err(InvalidSpan::Field("binary annotation \"port\": a I32 value must be 4 bytes, got 3".into()))
+        Err(InvalidSpan::Field("binary annotation \"port\" of type I32 must be 4 bytes, got 3".into()))
     );
     assert!(spans[1].is_ok());
 }

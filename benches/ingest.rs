@@ -1,10 +1,13 @@
-//! Ingest hot paths, in spans per second: OTLP protobuf and OTLP/JSON decoding and conversion to
-//! the model, and the assembler's insert (tracking plus the write-through to the memory store).
+//! Ingest hot paths, in spans per second: decoding and conversion to the model of every wire format
+//! (OTLP protobuf and JSON; Zipkin v2 JSON and proto3, v1 JSON and thrift; Jaeger protobuf and
+//! thrift binary and compact), and the assembler's insert (tracking plus the write-through to the
+//! memory store).
 //!
 //! Every bench uses the same request: 1,000 spans in 10 traces over 3 services (see
 //! `otlp_workload`). Run with `cargo bench --bench ingest -- --noplot`; `docs/performance.md`
 //! holds the figures of one run and how they compare.
 
+mod formats;
 mod otlp_workload;
 
 use std::hint::black_box;
@@ -59,6 +62,67 @@ fn otlp_json_decode_convert(c: &mut Criterion) {
     group.bench_function("decode_and_convert", |b| b.iter(|| decode_json(black_box(&body)).map(request_into_model)));
     group.finish();
     eprintln!("otlp_json_decode_convert: request of {} spans is {} bytes of OTLP/JSON", SHAPE.spans, body.len());
+}
+
+/// Zipkin and Jaeger decoders on the same 1,000 spans, each decode plus conversion to the model.
+fn zipkin_jaeger_decode_convert(c: &mut Criterion) {
+    use prost::Message;
+    use tracehound::proto::jaeger::api_v2::PostSpansRequest;
+    use tracehound::receiver::jaeger::convert::batch_into_model;
+    use tracehound::receiver::jaeger::thrift::{decode_batch, decode_emit_batch};
+    use tracehound::receiver::thrift::Protocol;
+    use tracehound::receiver::zipkin::convert::spans_into_model;
+    use tracehound::receiver::zipkin::v1::v1_into_v2;
+    use tracehound::receiver::zipkin::{v1_json, v1_thrift, v2_json, v2_proto};
+
+    let bodies = formats::bodies(model_batch(0));
+    let v1 = |spans: Vec<Result<tracehound::receiver::zipkin::v1::V1Span, tracehound::model::InvalidSpan>>| {
+        spans.into_iter().flat_map(|s| v1_into_v2(s.unwrap()).into_iter().map(Ok)).collect::<Vec<_>>()
+    };
+    let v2_json_convert = |b: &[u8]| spans_into_model(v2_json::decode_spans(b).unwrap());
+    let v2_proto_convert = |b: &[u8]| spans_into_model(v2_proto::decode_spans(b).unwrap());
+    assert_eq!(v2_json_convert(&bodies.zipkin_v2_json).batch.span_count(), SHAPE.spans);
+    assert_eq!(v2_proto_convert(&bodies.zipkin_proto).batch.span_count(), SHAPE.spans);
+    let v1_json_convert = |b: &[u8]| spans_into_model(v1(v1_json::decode_spans(b).unwrap()));
+    let v1_thrift_convert = |b: &[u8]| spans_into_model(v1(v1_thrift::decode_spans(b).unwrap()));
+    assert_eq!(v1_json_convert(&bodies.zipkin_v1_json).batch.span_count(), SHAPE.spans);
+    assert_eq!(v1_thrift_convert(&bodies.zipkin_v1_thrift).batch.span_count(), SHAPE.spans);
+    let jaeger_proto = |b: &[u8]| batch_into_model(PostSpansRequest::decode(b).unwrap().batch.unwrap());
+    assert_eq!(jaeger_proto(&bodies.jaeger_proto).batch.span_count(), SHAPE.spans);
+
+    let mut group = c.benchmark_group("zipkin_jaeger_decode_convert");
+    configure(&mut group);
+    group.bench_function("zipkin_v2_json", |b| b.iter(|| v2_json_convert(black_box(&bodies.zipkin_v2_json))));
+    group.bench_function("zipkin_proto", |b| b.iter(|| v2_proto_convert(black_box(&bodies.zipkin_proto))));
+    group.bench_function("zipkin_v1_json", |b| b.iter(|| v1_json_convert(black_box(&bodies.zipkin_v1_json))));
+    group.bench_function("zipkin_v1_thrift", |b| b.iter(|| v1_thrift_convert(black_box(&bodies.zipkin_v1_thrift))));
+    group.bench_function("jaeger_proto", |b| b.iter(|| jaeger_proto(black_box(&bodies.jaeger_proto))));
+    group.finish();
+
+    // The thrift batches hold one process: the first service's share of the spans.
+    let mut group = c.benchmark_group("jaeger_thrift_decode_convert");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(bodies.jaeger_thrift_spans as u64));
+    let binary = |b: &[u8]| batch_into_model(decode_batch(b).unwrap());
+    let compact = |b: &[u8]| batch_into_model(decode_emit_batch(b, Protocol::Compact).unwrap());
+    assert_eq!(binary(&bodies.jaeger_thrift_binary).batch.span_count(), bodies.jaeger_thrift_spans);
+    assert_eq!(compact(&bodies.jaeger_thrift_compact).batch.span_count(), bodies.jaeger_thrift_spans);
+    group.bench_function("binary", |b| b.iter(|| binary(black_box(&bodies.jaeger_thrift_binary))));
+    group.bench_function("compact", |b| b.iter(|| compact(black_box(&bodies.jaeger_thrift_compact))));
+    group.finish();
+    eprintln!(
+        "zipkin_jaeger_decode_convert: {} spans are {} B zipkin v2 JSON, {} B zipkin proto3, {} B zipkin v1 JSON, \
+         {} B zipkin v1 thrift, {} B jaeger protobuf; jaeger thrift batches of {} spans are {} B binary, {} B compact",
+        SHAPE.spans,
+        bodies.zipkin_v2_json.len(),
+        bodies.zipkin_proto.len(),
+        bodies.zipkin_v1_json.len(),
+        bodies.zipkin_v1_thrift.len(),
+        bodies.jaeger_proto.len(),
+        bodies.jaeger_thrift_spans,
+        bodies.jaeger_thrift_binary.len(),
+        bodies.jaeger_thrift_compact.len(),
+    );
 }
 
 fn check_converts(batch: Batch) {
@@ -128,5 +192,11 @@ fn assembler_insert(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, otlp_decode_convert, otlp_json_decode_convert, assembler_insert);
+criterion_group!(
+    benches,
+    otlp_decode_convert,
+    otlp_json_decode_convert,
+    zipkin_jaeger_decode_convert,
+    assembler_insert
+);
 criterion_main!(benches);

@@ -1,11 +1,13 @@
-//! End-to-end OTLP/gRPC load generator: sends `Export` requests as fast as the server takes them
-//! for a fixed time and reports accepted spans per second, retries and errors, and, given the
-//! server's process id, its CPU seconds per million spans and peak resident memory.
+//! End-to-end load generator: sends OTLP/gRPC `Export` requests, or Zipkin v2 JSON
+//! `POST /api/v2/spans` (`--protocol zipkin-json`), as fast as the server takes them for a fixed
+//! time and reports accepted spans per second, retries and errors, and, given the server's process
+//! id, its CPU seconds per million spans and peak resident memory.
 //!
 //! ```text
 //! cargo run --release --example loadgen                       # against an in-process server
 //! target/release/tracehound --otlp-grpc-addr 127.0.0.1:24317 ... &
 //! cargo run --release --example loadgen -- --target 127.0.0.1:24317 --pid $! --duration 15
+//! cargo run --release --example loadgen -- --protocol zipkin-json --target 127.0.0.1:29411 --pid $!
 //! ```
 //!
 //! Requests have the shape of the `ingest` bench (`benches/otlp_workload`): 100-span traces over
@@ -39,9 +41,13 @@ use otlp_workload::{export_request, trace_id, Shape};
 #[derive(Debug, Parser)]
 #[command(name = "loadgen")]
 struct Args {
-    /// OTLP/gRPC address of a running tracehound (127.0.0.1 only); without it, one is started in-process
+    /// Address of a running tracehound's receiver for --protocol (127.0.0.1 only); without it, one is started in-process
     #[arg(long, value_name = "127.0.0.1:PORT")]
     target: Option<SocketAddr>,
+
+    /// Wire format to send
+    #[arg(long, value_enum, default_value_t = Protocol::OtlpGrpc)]
+    protocol: Protocol,
 
     /// Process id of the server at --target: report its CPU time and peak RSS (from /proc)
     #[arg(long, value_name = "PID", requires = "target")]
@@ -68,6 +74,15 @@ struct Args {
     gzip: bool,
 }
 
+/// What the generator sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Protocol {
+    /// OTLP/gRPC `TraceService/Export`, protobuf.
+    OtlpGrpc,
+    /// Zipkin v2 JSON, `POST /api/v2/spans` over HTTP/1.1.
+    ZipkinJson,
+}
+
 /// A retried request waits this long first, doubling up to [`MAX_BACKOFF`]. Deliberately shorter
 /// than the server's RetryInfo hint: the point is to find how much the server takes.
 const MIN_BACKOFF: Duration = Duration::from_millis(5);
@@ -79,7 +94,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let shape = Shape::with_spans(args.spans_per_request as usize);
-    let template = Arc::new(RequestTemplate::new(shape)?);
+    let template = Arc::new(RequestTemplate::new(shape, args.protocol)?);
 
     let (target, server, measured) = match args.target {
         Some(target) => {
@@ -93,7 +108,11 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("cannot start the in-process server")?;
             // In-process, the only process to measure is this one: generator and server together.
-            (running.addrs.otlp_grpc, Some(running), Some((std::process::id(), "loadgen + in-process server")))
+            let target = match args.protocol {
+                Protocol::OtlpGrpc => running.addrs.otlp_grpc,
+                Protocol::ZipkinJson => running.addrs.zipkin,
+            };
+            (target, Some(running), Some((std::process::id(), "loadgen + in-process server")))
         }
     };
     let before = match measured {
@@ -101,9 +120,14 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
 
-    let connections = args.connections.unwrap_or(args.concurrency.div_ceil(4)).min(args.concurrency);
+    let connections = match args.protocol {
+        Protocol::OtlpGrpc => args.connections.unwrap_or(args.concurrency.div_ceil(4)).min(args.concurrency),
+        // HTTP/1.1: one connection per request in flight, kept alive by the client's pool.
+        Protocol::ZipkinJson => args.concurrency,
+    };
     let mut channels = Vec::new();
-    for _ in 0..connections {
+    let grpc_connections = if args.protocol == Protocol::OtlpGrpc { connections } else { 0 };
+    for _ in 0..grpc_connections {
         let channel = Channel::from_shared(format!("http://{target}"))
             .context("invalid target")?
             .connect()
@@ -114,8 +138,9 @@ async fn main() -> anyhow::Result<()> {
 
     let gzip = if args.gzip { "on" } else { "off" };
     println!(
-        "loadgen: {target}, {} s, {} requests in flight over {connections} connections, {} spans ({} traces) and \
+        "loadgen: {:?} to {target}, {} s, {} requests in flight over {connections} connections, {} spans ({} traces) and \
          {} bytes per request, gzip {gzip}",
+        args.protocol,
         args.duration,
         args.concurrency,
         shape.spans,
@@ -129,15 +154,16 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
     let mut workers = tokio::task::JoinSet::new();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency as usize).build()?;
     for i in 0..args.concurrency as usize {
-        let sender = Sender {
-            channel: channels[i % channels.len()].clone(),
-            template: template.clone(),
-            sequence: sequence.clone(),
-            tally: tally.clone(),
-            gzip: args.gzip,
+        let sender =
+            Sender { template: template.clone(), sequence: sequence.clone(), tally: tally.clone(), gzip: args.gzip };
+        match args.protocol {
+            Protocol::OtlpGrpc => workers.spawn(sender.run_grpc(channels[i % channels.len()].clone(), deadline)),
+            Protocol::ZipkinJson => {
+                workers.spawn(sender.run_zipkin(http.clone(), format!("http://{target}/api/v2/spans"), deadline))
+            }
         };
-        workers.spawn(sender.run(deadline));
     }
     while workers.join_next().await.is_some() {}
     let elapsed = started.elapsed();
@@ -163,6 +189,8 @@ struct RequestTemplate {
     /// Byte offset of every span's trace id, with the index of its trace.
     trace_id_offsets: Vec<(usize, usize)>,
     shape: Shape,
+    /// Ids are written as hex text (JSON) rather than raw bytes (protobuf).
+    hex_ids: bool,
 }
 
 impl RequestTemplate {
@@ -174,31 +202,49 @@ impl RequestTemplate {
         id
     }
 
-    fn new(shape: Shape) -> anyhow::Result<Self> {
+    fn new(shape: Shape, protocol: Protocol) -> anyhow::Result<Self> {
         let placeholders: Vec<[u8; 16]> = (0..shape.traces).map(Self::placeholder).collect();
         let start = SystemTime::now().duration_since(UNIX_EPOCH)?.saturating_sub(Duration::from_secs(60));
-        let body = export_request(shape, &placeholders, start.as_nanos() as u64).encode_to_vec();
+        let request = export_request(shape, &placeholders, start.as_nanos() as u64);
+        let (body, hex_ids) = match protocol {
+            Protocol::OtlpGrpc => (request.encode_to_vec(), false),
+            Protocol::ZipkinJson => {
+                // The same spans as Zipkin JSON: through the model and the Zipkin encoder.
+                let batch = tracehound::receiver::otlp::request_into_model(request).batch;
+                let spans: Vec<_> =
+                    batch.into_records().map(|r| tracehound::query::zipkin::json::span_to_zipkin(&r)).collect();
+                (serde_json::to_vec(&spans)?, true)
+            }
+        };
+        let needles: Vec<Vec<u8>> =
+            placeholders.iter().map(|p| if hex_ids { hex::encode(p).into_bytes() } else { p.to_vec() }).collect();
+        let width = needles[0].len();
         let trace_id_offsets: Vec<(usize, usize)> = body
-            .windows(16)
+            .windows(width)
             .enumerate()
-            .filter(|(_, w)| w[..4] == *b"THND" && w[4..8] == [0xa5; 4])
-            .filter_map(|(offset, w)| {
-                let trace = u64::from_be_bytes(w[8..].try_into().ok()?) as usize;
-                (trace < shape.traces).then_some((offset, trace))
-            })
+            .filter_map(|(offset, w)| Some((offset, needles.iter().position(|n| n == w)?)))
             .collect();
         if trace_id_offsets.len() != shape.spans {
             bail!("found {} trace ids in a request of {} spans", trace_id_offsets.len(), shape.spans);
         }
-        Ok(Self { body, trace_id_offsets, shape })
+        Ok(Self { body, trace_id_offsets, shape, hex_ids })
     }
 
     /// The body of request number `sequence`.
     fn body(&self, sequence: u64) -> Vec<u8> {
-        let ids: Vec<[u8; 16]> = (0..self.shape.traces).map(|t| trace_id(sequence, t)).collect();
+        let ids: Vec<Vec<u8>> = (0..self.shape.traces)
+            .map(|t| {
+                let id = trace_id(sequence, t);
+                if self.hex_ids {
+                    hex::encode(id).into_bytes()
+                } else {
+                    id.to_vec()
+                }
+            })
+            .collect();
         let mut body = self.body.clone();
         for &(offset, trace) in &self.trace_id_offsets {
-            body[offset..offset + 16].copy_from_slice(&ids[trace]);
+            body[offset..offset + ids[trace].len()].copy_from_slice(&ids[trace]);
         }
         body
     }
@@ -226,7 +272,6 @@ impl Tally {
 
 /// One request in flight at a time, in a loop until the deadline.
 struct Sender {
-    channel: Channel,
     template: Arc<RequestTemplate>,
     sequence: Arc<AtomicU64>,
     tally: Arc<Tally>,
@@ -234,8 +279,56 @@ struct Sender {
 }
 
 impl Sender {
-    async fn run(self, deadline: Instant) {
-        let mut grpc = tonic::client::Grpc::new(self.channel);
+    /// Zipkin v2 JSON over HTTP/1.1: 202 counts the request's spans, 503 is retried.
+    async fn run_zipkin(self, client: reqwest::Client, url: String, deadline: Instant) {
+        let spans = self.template.shape.spans as u64;
+        let mut backoff = MIN_BACKOFF;
+        let mut retry = None;
+        while Instant::now() < deadline {
+            let sequence = retry.take().unwrap_or_else(|| self.sequence.fetch_add(1, Ordering::Relaxed));
+            let mut body = self.template.body(sequence);
+            let mut request = client.post(&url).header("content-type", "application/json");
+            if self.gzip {
+                use std::io::Write;
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                let _ = encoder.write_all(&body);
+                body = encoder.finish().unwrap_or_default();
+                request = request.header("content-encoding", "gzip");
+            }
+            let sent = Instant::now();
+            let answer = tokio::time::timeout(REQUEST_TIMEOUT, request.body(body).send()).await;
+            let latency = sent.elapsed().as_micros() as u64;
+            match answer {
+                Ok(Ok(response)) if response.status().as_u16() == 202 => {
+                    self.tally.requests.fetch_add(1, Ordering::Relaxed);
+                    self.tally.accepted.fetch_add(spans, Ordering::Relaxed);
+                    self.tally.latency_micros.fetch_add(latency, Ordering::Relaxed);
+                    self.tally.max_latency_micros.fetch_max(latency, Ordering::Relaxed);
+                    backoff = MIN_BACKOFF;
+                }
+                Ok(Ok(response)) if response.status().as_u16() == 503 => {
+                    self.tally.retries.fetch_add(1, Ordering::Relaxed);
+                    retry = Some(sequence);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Ok(Ok(response)) => {
+                    let status = response.status();
+                    let text = response.text().await.unwrap_or_default();
+                    self.tally.error(format!("HTTP {status}: {text}"));
+                    tokio::time::sleep(MIN_BACKOFF).await;
+                }
+                Ok(Err(e)) => {
+                    self.tally.error(format!("request failed: {e}"));
+                    tokio::time::sleep(MIN_BACKOFF).await;
+                }
+                Err(_) => self.tally.error(format!("no answer within {REQUEST_TIMEOUT:?}")),
+            }
+        }
+    }
+
+    async fn run_grpc(self, channel: Channel, deadline: Instant) {
+        let mut grpc = tonic::client::Grpc::new(channel);
         if self.gzip {
             grpc = grpc.send_compressed(CompressionEncoding::Gzip);
         }

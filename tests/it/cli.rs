@@ -17,6 +17,12 @@ async fn help_documents_every_listener_limit_and_config_file() {
         "--otlp-http-addr",
         "--zipkin-addr",
         "--query-addr",
+        "--jaeger-grpc-addr",
+        "--jaeger-http-addr",
+        "--jaeger-compact-addr",
+        "--jaeger-binary-addr",
+        "--sampling-addr",
+        "--sampling-strategies",
         "--max-request-bytes",
         "--memory-store-bytes",
         "--ingest-queue-spans",
@@ -36,6 +42,15 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound"))
         .args(["--config", config.to_str().unwrap()])
         .args(["--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--zipkin-addr", "127.0.0.1:0"])
+        .args([
+            "--jaeger-grpc-addr",
+            "127.0.0.1:0",
+            "--jaeger-http-addr",
+            "127.0.0.1:0",
+            "--sampling-addr",
+            "127.0.0.1:0",
+        ])
+        .args(["--jaeger-compact-addr", "127.0.0.1:0", "--jaeger-binary-addr", "127.0.0.1:0"])
         .env("TRACEHOUND_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -55,14 +70,25 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     })
     .await
     .expect("tracehound starts within 20 s");
-    let query = listening
-        .split_whitespace()
-        .find_map(|field| field.strip_prefix("query="))
-        .unwrap_or_else(|| panic!("no query address in {listening:?}"))
-        .to_owned();
+    let address = |name: &str| {
+        listening
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} address in {listening:?}"))
+            .to_owned()
+    };
+    let query = address("query");
     let (status, body) = crate::common::get_json(&format!("http://{query}/api/services")).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"], serde_json::json!([]));
+    // Zipkin ingest and Jaeger remote sampling answer on their own addresses.
+    let zipkin = address("zipkin");
+    let span = r#"[{"traceId":"1","id":"1","name":"x","timestamp":1700000000000000,"duration":1,"localEndpoint":{"serviceName":"cli"}}]"#;
+    let response =
+        crate::common::post(&format!("http://{zipkin}/api/v2/spans"), "application/json", None, span.into()).await;
+    assert_eq!(response.status(), 202);
+    let (status, body) = crate::common::get_json(&format!("http://{}/sampling?service=cli", address("sampling"))).await;
+    assert_eq!((status, body["strategyType"].as_str()), (200, Some("PROBABILISTIC")));
 
     let pid = child.id().unwrap().to_string();
     let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();

@@ -245,3 +245,29 @@ mod jaeger_ui {
             .collect()
     }
 }
+
+/// Writes protobuf fuzz seeds from the golden inputs: `cargo test --test it write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore = "writes fuzz seeds under fuzz/seeds"]
+fn write_fuzz_seeds() {
+    use prost::Message;
+    use tracehound::proto::jaeger::api_v2::PostSpansRequest;
+    use tracehound::receiver::zipkin::{v2_json, v2_proto};
+    let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    for (case, dir) in fixtures_in("zipkin") {
+        let body = std::fs::read(dir.join(format!("{case}.in.json"))).unwrap();
+        let spans: Vec<_> = v2_json::decode_spans(&body).unwrap().into_iter().filter_map(Result::ok).collect();
+        let out = seeds.join("zipkin_proto");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join(&case), v2_proto::encode_spans(&spans)).unwrap();
+    }
+    for (case, dir) in fixtures_in("jaeger") {
+        let input = read_json(dir.join(format!("{case}.in.json")));
+        let out = seeds.join("jaeger_proto");
+        std::fs::create_dir_all(&out).unwrap();
+        for (i, batch) in jaeger_ui::batches(&input).into_iter().enumerate() {
+            std::fs::write(out.join(format!("{case}_{i}")), PostSpansRequest { batch: Some(batch) }.encode_to_vec())
+                .unwrap();
+        }
+    }
+}

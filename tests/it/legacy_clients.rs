@@ -1,7 +1,9 @@
 //! Interop with independently written Zipkin and Jaeger clients: the OpenTelemetry SDK 1.21
 //! Zipkin and Jaeger exporters, Uber's jaeger-client and py-zipkin each send one three-service
 //! trace (tests/interop/legacy_clients.py), and both the Zipkin and the Jaeger query API must give
-//! it back with ids, parents, services, kinds, tags, the error and the annotation mapped.
+//! it back with ids, parents, services, kinds, tags, the error and the annotation mapped. No client
+//! there speaks Zipkin v1 thrift or the agent's binary thrift, so for those two the script builds
+//! the spans from jaeger-client's generated thrift classes and encodes them with Apache thrift.
 //!
 //! Needs the legacy venv that `scripts/test` creates and names in `TRACEHOUND_TEST_LEGACY_PYTHON`;
 //! without it each test says so and passes, except under CI (`CI` set), where it fails.
@@ -53,21 +55,28 @@ struct Client {
     receiver: ReceiverKind,
     /// Tags and log fields keep their types (int, bool, float); Zipkin's model has only strings.
     typed: bool,
+    /// The root's bool tag arrives. Zipkin v1 thrift sends it as a BOOL binary annotation, which
+    /// Zipkin (and so tracehound) drops unless it is an address (`ca`, `sa`, `ma`).
+    bool_tags: bool,
     /// Span kinds are on the wire (OpenTelemetry's Zipkin v1 encoder leaves them out).
     kinds: bool,
     /// The error's description travels with it.
     error_message: bool,
     /// Width of the trace ids the client makes.
     trace_id_bits: u32,
+    /// The charge span names its callee (`payments`) as its remote endpoint (v1 `sa`).
+    remote_endpoint: bool,
 }
 
 const OTEL_ZIPKIN_JSON: Client = Client {
     name: "otel-zipkin-json",
     receiver: ReceiverKind::ZipkinV2Json,
     typed: false,
+    bool_tags: true,
     kinds: true,
     error_message: true,
     trace_id_bits: 128,
+    remote_endpoint: false,
 };
 
 #[tokio::test]
@@ -95,9 +104,11 @@ const OTEL_JAEGER_THRIFT_HTTP: Client = Client {
     name: "otel-jaeger-thrift-http",
     receiver: ReceiverKind::JaegerThriftHttp,
     typed: true,
+    bool_tags: true,
     kinds: true,
     error_message: false,
     trace_id_bits: 128,
+    remote_endpoint: false,
 };
 
 #[tokio::test]
@@ -136,9 +147,12 @@ const PY_ZIPKIN_V1_JSON: Client = Client {
     name: "py-zipkin-v1-json",
     receiver: ReceiverKind::ZipkinV1Json,
     typed: false,
+    bool_tags: true,
     kinds: true,
     error_message: true,
     trace_id_bits: 64,
+    // py-zipkin's `sa` binary annotation (v1) or remoteEndpoint (v2).
+    remote_endpoint: true,
 };
 
 #[tokio::test]
@@ -160,6 +174,33 @@ async fn py_zipkin_v2_json_round_trips() {
 #[tokio::test]
 async fn py_zipkin_v2_proto_round_trips() {
     round_trip(Client { name: "py-zipkin-v2-proto", receiver: ReceiverKind::ZipkinV2Proto, ..PY_ZIPKIN_V1_JSON }).await;
+}
+
+/// The script's Zipkin v1 thrift client: typed binary annotations, an `sa`, a 128-bit trace id.
+const THRIFT_ZIPKIN_V1: &str = "thrift-zipkin-v1";
+/// The script's Jaeger agent client in binary thrift: one datagram per service's batch.
+const JAEGER_AGENT_BINARY: &str = "jaeger-agent-binary";
+
+#[tokio::test]
+async fn zipkin_v1_thrift_round_trips() {
+    round_trip(Client {
+        name: THRIFT_ZIPKIN_V1,
+        receiver: ReceiverKind::ZipkinV1Thrift,
+        bool_tags: false,
+        trace_id_bits: 128,
+        ..PY_ZIPKIN_V1_JSON
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jaeger_agent_binary_thrift_round_trips() {
+    round_trip(Client {
+        name: JAEGER_AGENT_BINARY,
+        receiver: ReceiverKind::JaegerAgentBinary,
+        ..OTEL_JAEGER_THRIFT_HTTP
+    })
+    .await;
 }
 
 /// What the script printed: the trace id and each span's id by name, lowercase hex as sent.
@@ -221,6 +262,7 @@ async fn run_client(python: &OsStr, client: Client, server: &TestServer) -> Sent
         .args(["--jaeger-grpc", &addrs.jaeger_grpc.to_string()])
         .args(["--jaeger-http", &addrs.jaeger_http.to_string()])
         .args(["--jaeger-compact", &addrs.jaeger_compact.to_string()])
+        .args(["--jaeger-binary", &addrs.jaeger_binary.to_string()])
         .args(["--sampling", &addrs.sampling.to_string()])
         .stdin(Stdio::null())
         .kill_on_drop(true);
@@ -299,11 +341,15 @@ async fn check_zipkin_trace(zipkin: SocketAddr, client: Client, sent: &Sent) {
     let root = span(ROOT, WEB);
     assert!(root["parentId"].is_null(), "zipkin root has a parentId: {root:#}");
     kind(root, "SERVER");
-    // Zipkin tags are strings, whatever type the client gave them.
-    for (key, value) in
-        [("http.method", "GET"), ("http.status_code", "200"), ("cache.hit", "true"), ("sample.ratio", "0.25")]
-    {
+    // Zipkin tags are strings, whatever type the client gave them: v1 thrift's I32 and DOUBLE
+    // binary annotations as decimal text.
+    for (key, value) in [("http.method", "GET"), ("http.status_code", "200"), ("sample.ratio", "0.25")] {
         assert_eq!(root["tags"][key], value, "zipkin tag {key} of {ROOT}: {root:#}");
+    }
+    if client.bool_tags {
+        assert_eq!(root["tags"]["cache.hit"], "true", "zipkin tag cache.hit of {ROOT}: {root:#}");
+    } else {
+        assert!(root["tags"]["cache.hit"].is_null(), "zipkin kept a BOOL binary annotation: {root:#}");
     }
 
     let charge = span(CHARGE, CHECKOUT);
@@ -316,9 +362,12 @@ async fn check_zipkin_trace(zipkin: SocketAddr, client: Client, sent: &Sent) {
     assert_within(annotation["timestamp"].as_u64(), charge["timestamp"].as_u64(), charge["duration"].as_u64(), || {
         format!("zipkin annotation time outside its span: {charge:#}")
     });
-    if client.name.starts_with("py-zipkin") {
-        // py-zipkin's `sa` binary annotation (v1) or remoteEndpoint (v2).
+    if client.remote_endpoint {
         assert_eq!(charge["remoteEndpoint"]["serviceName"], PAYMENTS, "{charge:#}");
+    }
+    if client.name == THRIFT_ZIPKIN_V1 {
+        // v1 annotations have no fields: the attempt travels as an I64 binary annotation.
+        assert_eq!(charge["tags"]["attempt"], "2", "zipkin tag attempt of {CHARGE}: {charge:#}");
     }
 
     let authorize = span(AUTHORIZE, PAYMENTS);
@@ -364,8 +413,14 @@ async fn check_jaeger_trace(query: SocketAddr, client: Client, sent: &Sent) {
         assert_float_tag(&root["tags"], "sample.ratio", 0.25, root);
     } else {
         // The client's model (Zipkin) has only string tags: they stay strings.
-        for (key, value) in [("http.status_code", "200"), ("cache.hit", "true"), ("sample.ratio", "0.25")] {
+        for (key, value) in [("http.status_code", "200"), ("sample.ratio", "0.25")] {
             assert_eq!(tag(&root["tags"], key), Some(("string", &json!(value))), "jaeger tag {key}: {root:#}");
+        }
+        let cache_hit = tag(&root["tags"], "cache.hit");
+        if client.bool_tags {
+            assert_eq!(cache_hit, Some(("string", &json!("true"))), "jaeger tag cache.hit: {root:#}");
+        } else {
+            assert_eq!(cache_hit, None, "a dropped BOOL binary annotation came back: {root:#}");
         }
     }
 
@@ -386,6 +441,9 @@ async fn check_jaeger_trace(query: SocketAddr, client: Client, sent: &Sent) {
     if client.typed {
         assert_eq!(tag(&log["fields"], "attempt"), Some(("int64", &json!(2))), "{log:#}");
     }
+    if client.name == THRIFT_ZIPKIN_V1 {
+        assert_eq!(tag(&charge["tags"], "attempt"), Some(("string", &json!("2"))), "{charge:#}");
+    }
 
     let authorize = span(AUTHORIZE, PAYMENTS);
     assert_eq!(references(authorize, "CHILD_OF"), [sent.span_id(CHARGE)], "{authorize:#}");
@@ -403,6 +461,16 @@ async fn check_jaeger_trace(query: SocketAddr, client: Client, sent: &Sent) {
         let (kind, param) = tag(&root["tags"], "sampler.param").unwrap_or_else(|| panic!("sampler.param: {root:#}"));
         assert!(kind == "int64" || kind == "float64", "sampler.param type: {root:#}");
         assert_eq!(param.as_f64(), Some(1.0), "sampler.param: {root:#}");
+    }
+    if client.name == JAEGER_AGENT_BINARY {
+        // Each batch's Process, with its typed tags, for the service that sent it.
+        for span in [root, charge, authorize] {
+            let process = &trace["processes"][span["processID"].as_str().unwrap_or_default()];
+            let tags = &process["tags"];
+            assert_eq!(tag(tags, "interop.client"), Some(("string", &json!(JAEGER_AGENT_BINARY))), "{process:#}");
+            let pid = tag(tags, "process.pid").unwrap_or_else(|| panic!("process.pid process tag: {process:#}"));
+            assert!(pid.0 == "int64" && pid.1.as_i64().is_some_and(|pid| pid > 0), "process.pid: {process:#}");
+        }
     }
 }
 

@@ -301,9 +301,10 @@ fn process(resource: &Resource) -> JaegerProcess {
 
 fn span_to_jaeger(record: &SpanRecord, ids: ShownIds, process_id: String) -> JaegerSpan {
     let span = &record.span;
-    // A parent that came from a FOLLOWS_FROM reference is shown by that reference alone.
+    // A parent that came from a Jaeger FOLLOWS_FROM reference (a link to the parent marked
+    // `opentracing.ref_type=follows_from`) is shown by that reference alone.
     let follows_parent = ids.parent.is_some_and(|parent| {
-        span.links.iter().any(|l| l.trace_id == span.trace_id && l.span_id == parent && !is_child_of(l))
+        span.links.iter().any(|l| l.trace_id == span.trace_id && l.span_id == parent && ref_type_is(l, "follows_from"))
     });
     let parent = ids.parent.filter(|_| !follows_parent).map(|parent| JaegerReference {
         ref_type: JaegerRefType::ChildOf,
@@ -338,8 +339,13 @@ fn link_reference(link: &Link) -> JaegerReference {
 
 /// True for a link that was a Jaeger `CHILD_OF` reference (`opentracing.ref_type=child_of`).
 fn is_child_of(link: &Link) -> bool {
+    ref_type_is(link, "child_of")
+}
+
+/// True when the link's `opentracing.ref_type` attribute names this reference type.
+fn ref_type_is(link: &Link, expected: &str) -> bool {
     let ref_type = link.attributes.iter().find(|kv| kv.key == semconv::OPENTRACING_REF_TYPE);
-    matches!(ref_type, Some(KeyValue { value: AnyValue::String(kind), .. }) if kind.eq_ignore_ascii_case("child_of"))
+    matches!(ref_type, Some(KeyValue { value: AnyValue::String(kind), .. }) if kind.eq_ignore_ascii_case(expected))
 }
 
 /// Span attributes, then the tags derived from scope, kind, status, trace state and dropped

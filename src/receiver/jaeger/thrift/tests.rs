@@ -439,7 +439,7 @@ proptest! {
 
 /// Writes seed inputs for the fuzz targets: `cargo test --lib write_jaeger_fuzz_seeds -- --ignored`.
 #[test]
-#[ignore = "writes files under fuzz/corpus"]
+#[ignore = "writes fuzz seeds under fuzz/seeds"]
 fn write_jaeger_fuzz_seeds() {
     let small =
         Batch { spans: vec![arb_free_span()], process: Some(Process { service_name: "svc".into(), tags: vec![] }) };
@@ -458,7 +458,7 @@ fn write_jaeger_fuzz_seeds() {
     let full = Batch { spans: vec![full.clone(), arb_free_span(), full], process: Some(process) };
     let empty = Batch { spans: vec![], process: Some(Process { service_name: "idle".into(), tags: vec![] }) };
 
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
     let write = |target: &str, name: &str, bytes: Vec<u8>| {
         let dir = corpus.join(target);
         std::fs::create_dir_all(&dir).expect("create corpus dir");

@@ -347,7 +347,7 @@ proptest! {
 
 /// Writes seed inputs for the fuzz target: `cargo test --lib write_zipkin_fuzz_seeds -- --ignored`.
 #[test]
-#[ignore = "writes files under fuzz/corpus"]
+#[ignore = "writes fuzz seeds under fuzz/seeds"]
 fn write_zipkin_fuzz_seeds() {
     let endpoint = Endpoint {
         service_name: Some("frontend".into()),
@@ -382,7 +382,7 @@ fn write_zipkin_fuzz_seeds() {
     bare.trace_id = TraceId::from_halves(1, 2).expect("non-zero");
     let seeds =
         [("one", vec![span(1, None)]), ("tree", vec![span(1, None), span(2, Some(1)), bare]), ("empty", vec![])];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/zipkin_thrift");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/zipkin_thrift");
     std::fs::create_dir_all(&dir).expect("create corpus dir");
     for (name, spans) in seeds {
         std::fs::write(dir.join(name), encode_spans(&spans)).expect("write seed");

@@ -96,23 +96,26 @@ fn zipkin_jaeger_decode_convert(c: &mut Criterion) {
     group.bench_function("zipkin_proto", |b| b.iter(|| v2_proto_convert(black_box(&bodies.zipkin_proto))));
     group.bench_function("zipkin_v1_json", |b| b.iter(|| v1_json_convert(black_box(&bodies.zipkin_v1_json))));
     group.bench_function("zipkin_v1_thrift", |b| b.iter(|| v1_thrift_convert(black_box(&bodies.zipkin_v1_thrift))));
-    group.bench_function("jaeger_proto", |b| b.iter(|| jaeger_proto(black_box(&bodies.jaeger_proto))));
+    group.bench_function("jaeger_proto_span_processes", |b| b.iter(|| jaeger_proto(black_box(&bodies.jaeger_proto))));
     group.finish();
 
-    // The thrift batches hold one process: the first service's share of the spans.
-    let mut group = c.benchmark_group("jaeger_thrift_decode_convert");
+    // Jaeger batches as agents send them, one process each: the first service's share of the spans.
+    let mut group = c.benchmark_group("jaeger_batch_decode_convert");
     configure(&mut group);
     group.throughput(Throughput::Elements(bodies.jaeger_thrift_spans as u64));
     let binary = |b: &[u8]| batch_into_model(decode_batch(b).unwrap());
     let compact = |b: &[u8]| batch_into_model(decode_emit_batch(b, Protocol::Compact).unwrap());
     assert_eq!(binary(&bodies.jaeger_thrift_binary).batch.span_count(), bodies.jaeger_thrift_spans);
     assert_eq!(compact(&bodies.jaeger_thrift_compact).batch.span_count(), bodies.jaeger_thrift_spans);
-    group.bench_function("binary", |b| b.iter(|| binary(black_box(&bodies.jaeger_thrift_binary))));
-    group.bench_function("compact", |b| b.iter(|| compact(black_box(&bodies.jaeger_thrift_compact))));
+    assert_eq!(jaeger_proto(&bodies.jaeger_proto_batch).batch.span_count(), bodies.jaeger_thrift_spans);
+    group.bench_function("proto", |b| b.iter(|| jaeger_proto(black_box(&bodies.jaeger_proto_batch))));
+    group.bench_function("thrift_binary", |b| b.iter(|| binary(black_box(&bodies.jaeger_thrift_binary))));
+    group.bench_function("thrift_compact", |b| b.iter(|| compact(black_box(&bodies.jaeger_thrift_compact))));
     group.finish();
     eprintln!(
         "zipkin_jaeger_decode_convert: {} spans are {} B zipkin v2 JSON, {} B zipkin proto3, {} B zipkin v1 JSON, \
-         {} B zipkin v1 thrift, {} B jaeger protobuf; jaeger thrift batches of {} spans are {} B binary, {} B compact",
+         {} B zipkin v1 thrift, {} B jaeger protobuf; jaeger batches of {} spans are {} B protobuf, {} B thrift binary, \
+         {} B thrift compact",
         SHAPE.spans,
         bodies.zipkin_v2_json.len(),
         bodies.zipkin_proto.len(),
@@ -120,6 +123,7 @@ fn zipkin_jaeger_decode_convert(c: &mut Criterion) {
         bodies.zipkin_v1_thrift.len(),
         bodies.jaeger_proto.len(),
         bodies.jaeger_thrift_spans,
+        bodies.jaeger_proto_batch.len(),
         bodies.jaeger_thrift_binary.len(),
         bodies.jaeger_thrift_compact.len(),
     );

@@ -4,6 +4,11 @@ use anyhow::Context;
 use clap::Parser;
 use tracehound::config::Config;
 
+/// mimalloc rather than glibc malloc: spans are allocated on the decoding threads and freed on
+/// whichever thread evicts them, which makes glibc's per-thread arenas grow without bound.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Config::parse().load()?.validate()?;

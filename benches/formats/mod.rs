@@ -25,8 +25,11 @@ pub struct Bodies {
     pub zipkin_v1_json: Vec<u8>,
     /// Zipkin v1 thrift `list<Span>`.
     pub zipkin_v1_thrift: Vec<u8>,
-    /// Jaeger `PostSpansRequest` protobuf (spans carry their own process).
+    /// Jaeger `PostSpansRequest` protobuf of all spans, each carrying its own process.
     pub jaeger_proto: Vec<u8>,
+    /// Jaeger `PostSpansRequest` protobuf of the thrift batch below (one batch-level process, as
+    /// agents and clients send it).
+    pub jaeger_proto_batch: Vec<u8>,
     /// Jaeger thrift `Batch`, binary protocol (one process: the first service's spans).
     pub jaeger_thrift_binary: Vec<u8>,
     /// Jaeger `emitBatch` datagram, compact protocol (the same batch).
@@ -63,6 +66,7 @@ pub fn bodies(batch: tracehound::model::Batch) -> Bodies {
         zipkin_v1_thrift: v1_thrift::encode_spans(&v1),
         zipkin_v2_json,
         jaeger_proto: PostSpansRequest { batch: Some(JaegerBatch { spans, process: None }) }.encode_to_vec(),
+        jaeger_proto_batch: PostSpansRequest { batch: Some(thrift_batch.clone()) }.encode_to_vec(),
         jaeger_thrift_binary: encode_batch(&thrift_batch),
         jaeger_thrift_compact: encode_emit_batch(&thrift_batch, Protocol::Compact),
         jaeger_thrift_spans: thrift_batch.spans.len(),

@@ -242,23 +242,19 @@ impl Span {
         value::find(&self.attributes, key)
     }
 
-    /// Estimated heap and inline bytes the span occupies, for memory budgets.
+    /// Estimated heap and inline bytes the span occupies, for memory budgets: every heap block
+    /// counted as the allocator sizes it (see `heap_block`), not by its length.
     pub fn estimated_bytes(&self) -> usize {
+        use value::{heap_block, heap_bytes};
         std::mem::size_of::<Self>()
-            + self.name.len()
-            + self.trace_state.len()
-            + self.status.message.len()
-            + value::estimated_bytes(&self.attributes)
-            + self
-                .events
-                .iter()
-                .map(|e| std::mem::size_of::<Event>() + e.name.len() + value::estimated_bytes(&e.attributes))
-                .sum::<usize>()
-            + self
-                .links
-                .iter()
-                .map(|l| std::mem::size_of::<Link>() + l.trace_state.len() + value::estimated_bytes(&l.attributes))
-                .sum::<usize>()
+            + heap_block(self.name.capacity())
+            + heap_block(self.trace_state.capacity())
+            + heap_block(self.status.message.capacity())
+            + heap_bytes(&self.attributes)
+            + heap_block(self.events.capacity() * std::mem::size_of::<Event>())
+            + self.events.iter().map(|e| heap_block(e.name.capacity()) + heap_bytes(&e.attributes)).sum::<usize>()
+            + heap_block(self.links.capacity() * std::mem::size_of::<Link>())
+            + self.links.iter().map(|l| heap_block(l.trace_state.capacity()) + heap_bytes(&l.attributes)).sum::<usize>()
     }
 }
 
@@ -282,7 +278,7 @@ impl Resource {
 
     /// Estimated bytes for memory budgets.
     pub fn estimated_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + value::estimated_bytes(&self.attributes)
+        std::mem::size_of::<Self>() + value::heap_bytes(&self.attributes)
     }
 }
 
@@ -364,9 +360,13 @@ impl SpanRecord {
         self.resource.service_name()
     }
 
-    /// Estimated bytes for memory budgets; shared resources count only their pointer.
+    /// Estimated bytes for memory budgets, as stored in an `Arc` block of its own; shared
+    /// resources and scopes count only their pointers.
     pub fn estimated_bytes(&self) -> usize {
-        self.span.estimated_bytes() + 2 * std::mem::size_of::<Arc<()>>()
+        // The Arc block: two counters plus the record, of which the span's inline part is
+        // already in `Span::estimated_bytes`.
+        let arc_block = value::heap_block(2 * std::mem::size_of::<usize>() + std::mem::size_of::<Self>());
+        arc_block - std::mem::size_of::<Span>() + self.span.estimated_bytes()
     }
 }
 

@@ -72,15 +72,18 @@ impl AnyValue {
         }
     }
 
-    fn estimated_bytes(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + match self {
-                Self::String(s) => s.len(),
-                Self::Bytes(b) => b.len(),
-                Self::Array(values) => values.iter().map(Self::estimated_bytes).sum(),
-                Self::KvList(pairs) => estimated_bytes(pairs),
-                _ => 0,
+    /// Heap bytes the value owns (its inline size is counted by its container).
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::String(s) => heap_block(s.capacity()),
+            Self::Bytes(b) => heap_block(b.capacity()),
+            Self::Array(values) => {
+                heap_block(values.capacity() * std::mem::size_of::<Self>())
+                    + values.iter().map(Self::heap_bytes).sum::<usize>()
             }
+            Self::KvList(pairs) => heap_bytes(pairs),
+            _ => 0,
+        }
     }
 }
 
@@ -100,9 +103,21 @@ pub(crate) fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyV
     attributes.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
 }
 
-/// Estimated bytes of a list of attributes.
-pub(crate) fn estimated_bytes(attributes: &[KeyValue]) -> usize {
-    attributes.iter().map(|kv| std::mem::size_of::<KeyValue>() + kv.key.len() + kv.value.estimated_bytes()).sum()
+/// Bytes the allocator really uses for a heap block of `requested` bytes: glibc malloc adds an
+/// 8-byte header, rounds up to 16 and never hands out less than 32. Budgets built from plain
+/// lengths undercount spans made of many short strings by half or more.
+pub(crate) fn heap_block(requested: usize) -> usize {
+    if requested == 0 {
+        0
+    } else {
+        ((requested + 8 + 15) & !15).max(32)
+    }
+}
+
+/// Heap bytes of a list of attributes: the vector's buffer plus what each key and value owns.
+pub(crate) fn heap_bytes(attributes: &Vec<KeyValue>) -> usize {
+    heap_block(attributes.capacity() * std::mem::size_of::<KeyValue>())
+        + attributes.iter().map(|kv| heap_block(kv.key.capacity()) + kv.value.heap_bytes()).sum::<usize>()
 }
 
 #[cfg(test)]

@@ -284,3 +284,65 @@ async fn remote_sampling_serves_a_strategies_file() {
     assert_eq!(json["probabilisticSampling"]["samplingRate"], 0.5);
     server.stop().await;
 }
+
+/// A batch of `n` one-tag spans in one trace, small enough for one datagram.
+fn many_spans(n: u64, low: u64) -> Batch {
+    let spans = (1..=n)
+        .map(|i| Span {
+            trace_id: [0u64.to_be_bytes(), low.to_be_bytes()].concat(),
+            span_id: i.to_be_bytes().to_vec(),
+            operation_name: "op".into(),
+            flags: 1,
+            start_time: Some(timestamp(now_micros())),
+            duration: Some(prost_types::Duration { seconds: 0, nanos: 1_000 }),
+            ..Span::default()
+        })
+        .collect();
+    Batch { spans, process: Some(Process { service_name: "udp-load".into(), tags: Vec::new() }) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_udp_counts_datagrams_dropped_while_busy_and_keeps_the_queued_ones() {
+    let (running, open) = crate::otlp_grpc::gated_server(|_| {}).await;
+    let addr = running.addrs.jaeger_compact;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // 300 spans go to a blocking insert that the gated store holds: the decode task waits.
+    socket.send_to(&encode_emit_batch(&many_spans(300, 1), Protocol::Compact), addr).await.unwrap();
+    while running.telemetry.pipeline_spans_queued.get() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Meanwhile the queue (1,024 datagrams) fills and the rest are dropped, counted.
+    let small = encode_emit_batch(&many_spans(1, 2), Protocol::Compact);
+    for i in 0..1_500 {
+        socket.send_to(&small, addr).await.unwrap();
+        // Paced so the kernel's socket buffer never overflows: drops are then all ours, counted.
+        if i % 32 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let counters = running.telemetry.receiver(ReceiverKind::JaegerAgentCompact);
+    let dropped = || counters.requests_refused[RefusalReason::Overloaded as usize].get();
+    for _ in 0..200 {
+        if dropped() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        dropped() > 0,
+        "a full queue drops datagrams and counts them: {}",
+        get_text(&format!("http://{}/metrics", running.addrs.query)).await.2
+    );
+    drop(open);
+    // Every queued datagram is still ingested once the store accepts writes again.
+    // Every datagram is ingested or counted as dropped: none is lost unseen.
+    for _ in 0..500 {
+        if counters.spans_accepted.get() + dropped() >= 300 + 1_500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(counters.spans_accepted.get() + dropped(), 300 + 1_500, "dropped {}", dropped());
+    assert!(dropped() >= 1_500 - 1_024, "at most the queue's 1,024 datagrams wait");
+    running.shutdown().await;
+}

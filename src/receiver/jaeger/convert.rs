@@ -41,7 +41,7 @@ pub fn batch_into_model(batch: JaegerBatch) -> Converted {
         let own_process = span.process.clone();
         match span_into_model(span) {
             Ok((scope, span)) => match own_process {
-                None => builder.push_keyed(String::new(), || batch_resource.clone(), scope, span),
+                None => builder.push_shared(&batch_resource, scope, span),
                 Some(process) => builder.push(process_into_resource(process), scope, span),
             },
             Err(e) => out.reject(e),

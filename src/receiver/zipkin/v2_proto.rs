@@ -57,9 +57,8 @@ fn span_from_proto(span: ProtoSpan) -> Result<ZipkinSpan, InvalidSpan> {
         Ok(ProtoKind::Consumer) => SpanKind::Consumer,
         Err(_) => return Err(InvalidSpan::Field(format!("span {id}: unknown kind {}", span.kind))),
     };
-    let mut tags: Vec<(String, String)> = span.tags.into_iter().collect();
-    // proto3 maps have no order; sort so the same bytes always give the same span.
-    tags.sort();
+    // Decoded into a BTreeMap (see build.rs): sorted, so the same bytes always give the same span.
+    let tags: Vec<(String, String)> = span.tags.into_iter().collect();
     Ok(ZipkinSpan {
         trace_id,
         parent_id,

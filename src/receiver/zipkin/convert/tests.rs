@@ -241,6 +241,20 @@ mod props {
             prop_assert_eq!(sorted(&first), sorted(&second));
         }
 
+        /// Zipkin spans through proto3 and back: every field the same.
+        #[test]
+        fn zipkin_proto_round_trip_keeps_every_field(records in prop::collection::vec(record(), 1..6)) {
+            use crate::receiver::zipkin::v2_proto;
+            let trace_id = records[0].span.trace_id;
+            let json = serde_json::to_vec(&trace_to_zipkin(&Trace { trace_id, spans: records.into_iter().map(Arc::new).collect() })).unwrap();
+            let mut spans: Vec<_> = decode_spans(&json).unwrap().into_iter().map(Result::unwrap).collect();
+            for span in &mut spans {
+                span.tags.sort();
+            }
+            let back: Vec<_> = v2_proto::decode_spans(&v2_proto::encode_spans(&spans)).unwrap().into_iter().map(Result::unwrap).collect();
+            prop_assert_eq!(back, spans);
+        }
+
         /// Arbitrary bytes never panic the v2 decoders, and every decoded span is counted.
         #[test]
         fn v2_decoders_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {

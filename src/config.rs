@@ -193,6 +193,23 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_MAX_TRACES_IN_FLIGHT", value_name = "N")]
     pub max_traces_in_flight: Option<usize>,
 
+    /// How long live statistics (latency percentiles, RED figures) are kept [default: 24h]
+    #[arg(long, env = "TRACEHOUND_STATS_RETENTION", value_name = "DURATION")]
+    pub stats_retention: Option<HumanDuration>,
+
+    /// Services the live statistics track; spans of further services are not counted (and are counted as dropped) [default: 10000]
+    #[arg(long, env = "TRACEHOUND_STATS_MAX_SERVICES", value_name = "N")]
+    pub stats_max_services: Option<usize>,
+
+    /// Operations the live statistics track per service; further ones are counted under __overflow__ [default: 1000]
+    #[arg(long, env = "TRACEHOUND_STATS_MAX_OPERATIONS_PER_SERVICE", value_name = "N")]
+    pub stats_max_operations_per_service: Option<usize>,
+
+    /// Turn the live statistics off (no percentiles, RED figures or span metrics)
+    #[arg(long, env = "TRACEHOUND_DISABLE_STATS")]
+    #[serde(default)]
+    pub disable_stats: bool,
+
     /// Lock shards in the assembler and the memory store [default: 8 per CPU core]
     #[arg(long, env = "TRACEHOUND_SHARDS", value_name = "N")]
     pub shards: Option<usize>,
@@ -245,6 +262,8 @@ pub struct AssemblerSettings {
     pub idle_timeout: Duration,
     /// Traces tracked at once.
     pub max_traces: NonZeroUsize,
+    /// Live statistics: limits and retention.
+    pub stats: crate::stats::red::StatsSettings,
 }
 
 /// In-memory store limits.
@@ -323,6 +342,12 @@ impl Config {
             trace_idle_timeout: self.trace_idle_timeout.or(fallback.trace_idle_timeout),
             max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
             shards: self.shards.or(fallback.shards),
+            stats_retention: self.stats_retention.or(fallback.stats_retention),
+            stats_max_services: self.stats_max_services.or(fallback.stats_max_services),
+            stats_max_operations_per_service: self
+                .stats_max_operations_per_service
+                .or(fallback.stats_max_operations_per_service),
+            disable_stats: self.disable_stats || fallback.disable_stats,
             log: self.log.or(fallback.log),
         }
     }
@@ -341,6 +366,11 @@ impl Config {
         if idle_timeout.is_zero() {
             return Err(ConfigError::Invalid { key: "trace-idle-timeout", reason: "must be longer than zero".into() });
         }
+        let stats_retention = self.stats_retention.map_or(Duration::from_secs(24 * 3600), |d| d.0);
+        if stats_retention < Duration::from_secs(60) {
+            return Err(ConfigError::Invalid { key: "stats-retention", reason: "must be at least 1m".into() });
+        }
+        let stats_retention_minutes = stats_retention.as_secs() / 60;
         let log = self.log.unwrap_or_else(|| "info".into());
         if log.parse::<tracing_subscriber::filter::Targets>().is_err() {
             return Err(ConfigError::Invalid {
@@ -373,6 +403,15 @@ impl Config {
                 shards,
                 idle_timeout,
                 max_traces: non_zero("max-traces-in-flight", self.max_traces_in_flight.unwrap_or(500_000))?,
+                stats: crate::stats::red::StatsSettings {
+                    enabled: !self.disable_stats,
+                    max_services: non_zero("stats-max-services", self.stats_max_services.unwrap_or(10_000))?.get(),
+                    max_operations_per_service: self.stats_max_operations_per_service.unwrap_or(1_000).max(2),
+                    resolution: crate::stats::series::Resolution {
+                        retention_minutes: stats_retention_minutes,
+                        ..crate::stats::series::Resolution::default()
+                    },
+                },
             },
             store: MemoryStoreSettings {
                 max_bytes: bytes_usize("memory-store-bytes", self.memory_store_bytes.unwrap_or(ByteSize::gib(1)))?,

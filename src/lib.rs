@@ -11,6 +11,7 @@ pub mod proto;
 pub mod query;
 pub mod receiver;
 pub mod server;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod testkit;

@@ -145,6 +145,7 @@ mod tests {
                 shards: NonZeroUsize::new(2).unwrap(),
                 idle_timeout: Duration::from_secs(5),
                 max_traces: NonZeroUsize::new(100).unwrap(),
+                stats: crate::stats::red::StatsSettings::default(),
             },
             Arc::new(store),
             telemetry.clone(),

@@ -177,8 +177,9 @@ pub async fn start_with_store(
     let zipkin_ingest = ZipkinHttpReceiver::new(ingest, telemetry.clone(), max_body).router();
 
     let mut others = JoinSet::new();
+    let stats = assembler.stats();
     others.spawn(assembler.run(cancel.clone()));
-    let state = QueryState::new(store, telemetry.clone());
+    let state = QueryState::new(store, telemetry.clone(), stats);
     // Zipkin serves ingest and queries on one port, as Zipkin does.
     let zipkin_router = crate::query::zipkin::router(state.clone()).merge(zipkin_ingest);
     others.spawn(serve_http("Zipkin API", zipkin, zipkin_router, cancel.clone()));

@@ -16,17 +16,19 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AssemblerSettings;
-use crate::model::{Batch, SpanRecord, TraceId};
+use crate::model::{Batch, SpanRecord, StatusCode, TraceId, UnixNanos};
+use crate::stats::red::{minute_of, ShardStats, SpanSample, Stats};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Telemetry;
 
-pub use trace::{SpanSkeleton, TraceInFlight};
+pub use trace::{RootSpan, SpanSkeleton, TraceInFlight};
 
 /// Groups spans into traces and tracks them until they complete.
 pub struct Assembler {
     shards: Box<[Mutex<Shard>]>,
     store: Arc<dyn Store>,
     telemetry: Arc<Telemetry>,
+    stats: Arc<Stats>,
     settings: AssemblerSettings,
 }
 
@@ -36,13 +38,21 @@ struct Shard {
     /// Trace ids in first-seen order, to end the oldest early when the shard is full. May hold
     /// ids of traces already completed; compacted when it grows past twice the shard's limit.
     arrival: VecDeque<TraceId>,
+    /// What this shard's spans and completed traces add to the statistics since the last flush.
+    stats: ShardStats,
 }
 
 impl Assembler {
     /// An assembler writing through to `store`.
     pub fn new(settings: AssemblerSettings, store: Arc<dyn Store>, telemetry: Arc<Telemetry>) -> Self {
         let shards = (0..settings.shards.get()).map(|_| Mutex::new(Shard::default())).collect();
-        Self { shards, store, telemetry, settings }
+        let stats = Arc::new(Stats::new(settings.stats));
+        Self { shards, store, telemetry, stats, settings }
+    }
+
+    /// The live statistics this assembler feeds.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 
     fn shard_index(&self, id: &TraceId) -> usize {
@@ -72,6 +82,8 @@ impl Assembler {
             records.iter().enumerate().map(|(i, r)| (self.shard_index(&r.span.trace_id), i)).collect();
         order.sort_unstable();
         let limit = self.per_shard_limit();
+        let stats = &self.settings.stats;
+        let minute = minute_of(UnixNanos::now().0);
         let (mut created, mut dropped) = (0i64, 0u64);
         let mut start = 0;
         while start < order.len() {
@@ -91,12 +103,23 @@ impl Assembler {
                     }
                     shard.arrival.push_back(id);
                     if shard.arrival.len() > 2 * limit {
-                        let Shard { traces, arrival } = &mut *shard;
+                        let Shard { traces, arrival, .. } = &mut *shard;
                         arrival.retain(|id| traces.contains_key(id));
                     }
                     created += 1;
                 }
                 shard.traces.entry(id).or_insert_with(|| TraceInFlight::new(now)).add(record, now);
+                if stats.enabled {
+                    let span = &record.span;
+                    let sample = SpanSample {
+                        service: record.service_name(),
+                        operation: &span.name,
+                        kind: span.kind,
+                        nanos: span.duration_nanos(),
+                        error: span.status.code == StatusCode::Error,
+                    };
+                    shard.stats.record_span(stats, minute, sample);
+                }
             }
             drop(shard);
             start = end;
@@ -110,15 +133,37 @@ impl Assembler {
     /// Marks traces idle for the timeout as complete and stops tracking them; returns how many.
     pub fn complete_idle(&self, now: Instant) -> usize {
         let idle = self.settings.idle_timeout;
+        let stats = &self.settings.stats;
+        let minute = minute_of(UnixNanos::now().0);
         let mut completed = 0;
         for i in 0..self.shards.len() {
             let mut shard = self.lock(i);
             let before = shard.traces.len();
-            shard.traces.retain(|_, t| now.saturating_duration_since(t.last_seen()) < idle);
-            let done = before - shard.traces.len();
+            let Shard { traces, arrival, stats: shard_stats } = &mut *shard;
+            traces.retain(|_, t| {
+                let keep = now.saturating_duration_since(t.last_seen()) < idle;
+                if !keep && stats.enabled {
+                    // A complete trace counts once, under its root operation.
+                    if let Some((service, operation, error)) = t.root_span() {
+                        let (start, end) = t.bounds();
+                        shard_stats.record_trace(
+                            stats,
+                            minute,
+                            service,
+                            operation,
+                            end.0.saturating_sub(start.0),
+                            error,
+                        );
+                    }
+                    for call in crate::stats::service_graph::calls(t) {
+                        shard_stats.record_edge(minute, call.caller, call.callee, call.nanos, call.error);
+                    }
+                }
+                keep
+            });
+            let done = before - traces.len();
             completed += done;
             if done > 0 {
-                let Shard { traces, arrival } = &mut *shard;
                 arrival.retain(|id| traces.contains_key(id));
             }
         }
@@ -128,6 +173,22 @@ impl Assembler {
             tracing::trace!(traces = completed, "traces complete");
         }
         completed
+    }
+
+    /// Hands every shard's statistics since the last flush to [`Stats`], and ages old buckets.
+    pub fn flush_stats(&self) {
+        if !self.settings.stats.enabled {
+            return;
+        }
+        let minute = minute_of(UnixNanos::now().0);
+        for i in 0..self.shards.len() {
+            // Take under the lock, merge outside it.
+            let minutes = self.lock(i).stats.take();
+            if !minutes.is_empty() {
+                self.stats.absorb(minutes, minute, &self.telemetry);
+            }
+        }
+        self.stats.age(minute);
     }
 
     /// A copy of a trace's in-flight state, if it is still in flight.
@@ -146,7 +207,11 @@ impl Assembler {
                 _ = ticker.tick() => {
                     let this = self.clone();
                     // The sweep walks every shard: keep it off the reactor threads.
-                    let _ = tokio::task::spawn_blocking(move || this.complete_idle(Instant::now())).await;
+                    let _ = tokio::task::spawn_blocking(move || {
+                        this.complete_idle(Instant::now());
+                        this.flush_stats();
+                    })
+                    .await;
                 }
             }
         }

@@ -20,6 +20,7 @@ fn assembler(max_traces: usize, idle: Duration) -> (Assembler, Arc<MemoryStore>,
         shards: NonZeroUsize::new(2).unwrap(),
         idle_timeout: idle,
         max_traces: NonZeroUsize::new(max_traces).unwrap(),
+        stats: crate::stats::red::StatsSettings::default(),
     };
     (Assembler::new(settings, store.clone(), telemetry.clone()), store, telemetry)
 }

@@ -27,6 +27,17 @@ pub struct SpanSkeleton {
 /// Most spans whose skeleton a trace in flight keeps; later spans are only counted.
 pub const MAX_SKELETONS: usize = 10_000;
 
+/// What the statistics need of a trace's root span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootSpan {
+    /// Index into the trace's service list.
+    pub service: u16,
+    /// The root operation.
+    pub name: Box<str>,
+    /// Whether the root span failed.
+    pub error: bool,
+}
+
 /// A trace whose spans are still arriving.
 #[derive(Debug, Clone)]
 pub struct TraceInFlight {
@@ -34,33 +45,35 @@ pub struct TraceInFlight {
     span_count: usize,
     services: Vec<Arc<str>>,
     root: Option<SpanId>,
+    /// The root span's service index, operation, duration and error flag, once it has arrived.
+    root_span: Option<RootSpan>,
     start: UnixNanos,
     end: UnixNanos,
     last_seen: Instant,
 }
 
 impl TraceInFlight {
-    pub(super) fn new(now: Instant) -> Self {
+    /// An empty trace first seen at `now`.
+    pub fn new(now: Instant) -> Self {
         Self {
             spans: Vec::new(),
             span_count: 0,
             services: Vec::new(),
             root: None,
+            root_span: None,
             start: UnixNanos(u64::MAX),
             end: UnixNanos(0),
             last_seen: now,
         }
     }
 
-    pub(super) fn add(&mut self, record: &SpanRecord, now: Instant) {
+    /// Adds a span that arrived at `now`.
+    pub fn add(&mut self, record: &SpanRecord, now: Instant) {
         let span = &record.span;
         self.span_count += 1;
         self.last_seen = now;
         self.start = self.start.min(span.start);
         self.end = self.end.max(span.end);
-        if span.parent_span_id.is_none() {
-            self.root = Some(span.span_id);
-        }
         let service_name = record.service_name();
         let service = match self.services.iter().position(|s| &**s == service_name) {
             Some(i) => i,
@@ -69,6 +82,14 @@ impl TraceInFlight {
                 self.services.len() - 1
             }
         };
+        if span.parent_span_id.is_none() {
+            self.root = Some(span.span_id);
+            self.root_span = Some(RootSpan {
+                service: u16::try_from(service).unwrap_or(u16::MAX),
+                name: span.name.as_str().into(),
+                error: span.status.code == StatusCode::Error,
+            });
+        }
         if self.spans.len() < MAX_SKELETONS {
             self.spans.push(SpanSkeleton {
                 span_id: span.span_id,
@@ -100,6 +121,13 @@ impl TraceInFlight {
     /// The root span, once it has arrived.
     pub fn root(&self) -> Option<SpanId> {
         self.root
+    }
+
+    /// The root span's service, operation and outcome, once it has arrived.
+    pub fn root_span(&self) -> Option<(&str, &str, bool)> {
+        let root = self.root_span.as_ref()?;
+        let service = self.services.get(usize::from(root.service))?;
+        Some((service, &root.name, root.error))
     }
 
     /// Earliest span start and latest span end so far.

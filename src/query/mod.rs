@@ -2,6 +2,7 @@
 //! [`QueryState`], and encodes the answer in its own format. Store calls run on blocking threads
 //! so a long scan never stalls the reactor.
 
+pub mod api;
 pub mod jaeger;
 pub mod zipkin;
 
@@ -14,6 +15,7 @@ use axum::Router;
 
 use crate::model::query::TraceQuery;
 use crate::model::{SpanKind, Trace, TraceId};
+use crate::stats::red::Stats;
 use crate::store::{Operation, Store, StoreError};
 use crate::telemetry::Telemetry;
 
@@ -43,17 +45,43 @@ impl QueryError {
     }
 }
 
-/// What every query API reads from: the store and the server's counters.
+/// What every query API reads from: the store, the live statistics and the server's counters.
 #[derive(Clone)]
 pub struct QueryState {
     store: Arc<dyn Store>,
     telemetry: Arc<Telemetry>,
+    stats: Arc<Stats>,
 }
 
 impl QueryState {
-    /// Query state over a store.
-    pub fn new(store: Arc<dyn Store>, telemetry: Arc<Telemetry>) -> Self {
-        Self { store, telemetry }
+    /// Query state over a store and the assembler's statistics.
+    pub fn new(store: Arc<dyn Store>, telemetry: Arc<Telemetry>, stats: Arc<Stats>) -> Self {
+        Self { store, telemetry, stats }
+    }
+
+    /// The live statistics.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Calls between services whose spans arrived in `[end − lookback, end]` (milliseconds since
+    /// the epoch; the statistics' one-minute buckets overlapping that range).
+    pub async fn dependencies(&self, end_ms: u64, lookback_ms: u64) -> Vec<crate::stats::red::Dependency> {
+        let stats = self.stats.clone();
+        let start = end_ms.saturating_sub(lookback_ms) / 60_000;
+        let end = end_ms / 60_000 + 1;
+        tokio::task::spawn_blocking(move || stats.dependencies(start, end)).await.unwrap_or_default()
+    }
+
+    /// Runs `read` against the live statistics on a blocking thread: they sit behind a mutex.
+    pub async fn read_stats<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Stats) -> T + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || read(&stats))
+            .await
+            .map_err(|e| QueryError::Store(StoreError::Unavailable(format!("statistics task failed: {e}"))))
     }
 
     async fn blocking<T: Send + 'static>(

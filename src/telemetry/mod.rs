@@ -82,6 +82,10 @@ pub struct Telemetry {
     pub store_spans_evicted: Counter,
     /// Service or operation names not indexed because an index limit was reached.
     pub store_names_dropped: Counter,
+    /// Spans not counted in the statistics because the service limit was reached.
+    pub stats_spans_dropped: Counter,
+    /// Spans counted under a service's overflow operation because its operation limit was reached.
+    pub stats_operations_overflowed: Counter,
 }
 
 impl Telemetry {
@@ -118,7 +122,7 @@ impl Telemetry {
                 let _ = writeln!(out, "{name}{{receiver=\"{}\",reason=\"{}\"}} {value}", kind.label(), reason.label());
             }
         }
-        let singles: [(&str, &str, &str, i64); 9] = [
+        let singles: [(&str, &str, &str, i64); 11] = [
             (
                 "tracehound_pipeline_spans_queued",
                 "Spans in the ingest pipeline.",
@@ -162,6 +166,18 @@ impl Telemetry {
                 "Service or operation names not indexed because of index limits.",
                 "counter",
                 self.store_names_dropped.get() as i64,
+            ),
+            (
+                "tracehound_stats_spans_dropped_total",
+                "Spans left out of the statistics because of the service limit.",
+                "counter",
+                self.stats_spans_dropped.get() as i64,
+            ),
+            (
+                "tracehound_stats_operations_overflowed_total",
+                "Spans counted under __overflow__ because of the per-service operation limit.",
+                "counter",
+                self.stats_operations_overflowed.get() as i64,
             ),
         ];
         for (name, help, kind, value) in singles {

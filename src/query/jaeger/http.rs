@@ -2,6 +2,7 @@
 //! envelope, as Jaeger UI and Grafana's Jaeger data source read them.
 
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,6 +10,7 @@ use serde::Serialize;
 
 use super::json::{trace_to_jaeger, JaegerTrace};
 use super::params::{parse_trace_id, parse_trace_query};
+use super::spm;
 use crate::model::{SpanKind, UnixNanos};
 use crate::query::{Params, QueryError, QueryState};
 
@@ -20,6 +22,11 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/operations", get(operations))
         .route("/api/traces", get(traces))
         .route("/api/traces/{trace_id}", get(trace))
+        .route("/api/dependencies", get(dependencies))
+        .route("/api/metrics/latencies", get(spm::latencies))
+        .route("/api/metrics/calls", get(spm::calls))
+        .route("/api/metrics/errors", get(spm::errors))
+        .route("/api/metrics/minstep", get(spm::minstep))
         .with_state(state)
 }
 
@@ -47,16 +54,22 @@ fn is_zero(code: &u16) -> bool {
     *code == 0
 }
 
-fn ok<T: Serialize>(data: T, total: usize) -> Response {
+/// Jaeger's envelope around `data`.
+pub(super) fn ok<T: Serialize>(data: T, total: usize) -> Response {
     Json(Envelope { data, total, limit: 0, offset: 0, errors: None }).into_response()
 }
 
-fn error(e: QueryError) -> Response {
-    let status = e.http_status();
+/// Jaeger's error envelope for `e`, with its status.
+pub(super) fn error(e: QueryError) -> Response {
     let msg = match &e {
         QueryError::NotFound(_) => "trace not found".to_owned(),
         other => other.to_string(),
     };
+    error_with_status(e.http_status(), msg)
+}
+
+/// Jaeger's error envelope with `status` and `msg`.
+pub(super) fn error_with_status(status: StatusCode, msg: String) -> Response {
     let body = Envelope::<Option<()>> {
         data: None,
         total: 0,
@@ -174,6 +187,38 @@ async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Respo
     .await;
     match result {
         Ok(trace) => ok(vec![trace_to_jaeger(&trace)], 0),
+        Err(e) => error(e),
+    }
+}
+
+/// One edge of Jaeger's dependency graph.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DependencyLink {
+    parent: String,
+    child: String,
+    call_count: u64,
+}
+
+/// `GET /api/dependencies?endTs=&lookback=` (ms): `endTs` defaults to now, `lookback` to a day, as
+/// Jaeger's query service does.
+async fn dependencies(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let params = Params::parse(raw.as_deref())?;
+        let end_ms = params.parsed::<u64>("endTs")?.unwrap_or(crate::model::UnixNanos::now().0 / 1_000_000);
+        let lookback_ms = params.parsed::<u64>("lookback")?.unwrap_or(86_400_000);
+        Ok(state.dependencies(end_ms, lookback_ms).await)
+    }
+    .await;
+    match result {
+        Ok(links) => {
+            let data: Vec<DependencyLink> = links
+                .into_iter()
+                .map(|d| DependencyLink { parent: d.caller, child: d.callee, call_count: d.bucket.calls })
+                .collect();
+            let total = data.len();
+            ok(data, total)
+        }
         Err(e) => error(e),
     }
 }

@@ -4,5 +4,6 @@ mod http;
 pub mod json;
 pub mod params;
 pub mod proto;
+mod spm;
 
 pub use http::router;

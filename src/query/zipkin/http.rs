@@ -28,6 +28,7 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/v2/remoteServices", get(remote_services))
         .route("/api/v2/traces", get(traces))
         .route("/api/v2/trace/{trace_id}", get(trace))
+        .route("/api/v2/dependencies", get(dependencies))
         .route("/health", get(health))
         .with_state(state);
     Router::new().nest("/zipkin", api.clone()).merge(api)
@@ -97,6 +98,47 @@ async fn remote_services(State(state): State<QueryState>, RawQuery(raw): RawQuer
     }
     .await;
     result.map_or_else(error, name_list)
+}
+
+/// One edge of Zipkin's dependency graph; `errorCount` only when there were errors.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DependencyLink {
+    parent: String,
+    child: String,
+    call_count: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    error_count: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `GET /api/v2/dependencies?endTs=&lookback=`: `endTs` (ms) required, `lookback` (ms) defaults to a day.
+async fn dependencies(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let params = Params::parse(raw.as_deref())?;
+        let end_ms = positive(&params, "endTs")?.ok_or_else(|| QueryError::BadRequest("endTs is required".into()))?;
+        let lookback_ms = positive(&params, "lookback")?.unwrap_or(DEFAULT_LOOKBACK_MS);
+        Ok(state.dependencies(end_ms, lookback_ms).await)
+    }
+    .await;
+    match result {
+        Ok(links) => Json(
+            links
+                .into_iter()
+                .map(|d| DependencyLink {
+                    parent: d.caller,
+                    child: d.callee,
+                    call_count: d.bucket.calls,
+                    error_count: d.bucket.errors,
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => error(e),
+    }
 }
 
 fn positive(params: &Params, key: &str) -> Result<Option<u64>, QueryError> {

@@ -1,0 +1,6 @@
+//! Live statistics computed as spans arrive: latency sketches, RED figures per series, and the service graph.
+
+pub mod red;
+pub mod series;
+pub mod service_graph;
+pub mod sketch;

@@ -1,0 +1,514 @@
+//! RED figures (rate, errors, duration) per service, per (service, operation) and per root
+//! operation's whole-trace duration, each split by span kind, in time buckets.
+//!
+//! Spans are counted on the assembler's shard that tracks their trace, into a [`ShardStats`] for
+//! the current minute: no global lock on the ingest path. The assembler hands each shard's
+//! accumulators to [`Stats::absorb`] about once a second, which merges them into the long-lived
+//! [`TimeSeries`] under one mutex, away from ingest. Buckets are stamped with the minute the span
+//! arrived (as the Collector's span-metrics connector stamps its points), so a window always
+//! means "spans received then".
+//!
+//! Memory is bounded twice: per service at most `max_operations_per_service` operations (more go
+//! to [`OVERFLOW_OPERATION`] and are counted), and at most `max_services` services (spans of more
+//! are not counted and are reported as dropped). Shard accumulators apply the same caps, so a
+//! burst of distinct names within one minute cannot grow them either.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::series::{Bucket, Resolution, TimeSeries};
+use crate::model::SpanKind;
+use crate::telemetry::Telemetry;
+
+/// The operation that absorbs a service's operations beyond its cap.
+pub const OVERFLOW_OPERATION: &str = "__overflow__";
+
+/// Span kinds in a fixed order, for per-kind arrays.
+pub const KINDS: [SpanKind; 6] = [
+    SpanKind::Unspecified,
+    SpanKind::Internal,
+    SpanKind::Server,
+    SpanKind::Client,
+    SpanKind::Producer,
+    SpanKind::Consumer,
+];
+
+fn kind_index(kind: SpanKind) -> usize {
+    KINDS.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+/// Limits and retention of the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsSettings {
+    /// Whether spans are counted at all.
+    pub enabled: bool,
+    /// Services tracked.
+    pub max_services: usize,
+    /// Operations tracked per service (including the overflow operation).
+    pub max_operations_per_service: usize,
+    /// Bucket sizes and retention.
+    pub resolution: Resolution,
+}
+
+impl Default for StatsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_services: 10_000,
+            max_operations_per_service: 1_000,
+            resolution: Resolution::default(),
+        }
+    }
+}
+
+/// Buckets of one service (or operation) split by span kind.
+type ByKind<T> = [Option<T>; 6];
+
+/// One service's accumulators for one minute.
+#[derive(Debug, Default)]
+struct ServiceMinute {
+    kinds: ByKind<Bucket>,
+    operations: HashMap<Box<str>, ByKind<Bucket>>,
+    /// Whole-trace durations by root operation.
+    roots: HashMap<Box<str>, Bucket>,
+}
+
+/// A service-graph edge: calls from one service to another.
+pub type EdgeKey = (Box<str>, Box<str>);
+
+/// What one assembler shard counted in one minute.
+#[derive(Debug, Default)]
+pub struct ShardMinute {
+    minute: u64,
+    services: HashMap<Box<str>, ServiceMinute>,
+    /// Service-graph edges (caller, callee) with the callee spans' calls, errors and latencies.
+    edges: HashMap<EdgeKey, Bucket>,
+    spans_dropped: u64,
+    operations_overflowed: u64,
+}
+
+impl ShardMinute {
+    fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.edges.is_empty() && self.spans_dropped == 0
+    }
+}
+
+/// What the statistics count of one span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanSample<'a> {
+    /// The span's service.
+    pub service: &'a str,
+    /// Its operation (span name).
+    pub operation: &'a str,
+    /// Its kind.
+    pub kind: SpanKind,
+    /// Its duration.
+    pub nanos: u64,
+    /// Whether its status is an error.
+    pub error: bool,
+}
+
+/// The statistics an assembler shard accumulates between two absorptions.
+#[derive(Debug, Default)]
+pub struct ShardStats {
+    current: ShardMinute,
+    /// Minutes that ended before the last absorption.
+    closed: Vec<ShardMinute>,
+}
+
+impl ShardStats {
+    fn minute_for(&mut self, minute: u64) -> &mut ShardMinute {
+        if minute != self.current.minute {
+            let ended = std::mem::replace(&mut self.current, ShardMinute { minute, ..ShardMinute::default() });
+            if !ended.is_empty() {
+                self.closed.push(ended);
+            }
+        }
+        &mut self.current
+    }
+
+    /// Counts one span received in `minute`.
+    pub fn record_span(&mut self, settings: &StatsSettings, minute: u64, span: SpanSample<'_>) {
+        let SpanSample { service, operation, kind, nanos, error } = span;
+        let acc = self.minute_for(minute);
+        let Some(svc) = service_entry(acc, service, settings.max_services) else {
+            acc.spans_dropped += 1;
+            return;
+        };
+        let k = kind_index(kind);
+        svc.kinds[k].get_or_insert_with(Bucket::default).record(nanos, error);
+        let (ops, overflowed) = operation_entry(&mut svc.operations, operation, settings.max_operations_per_service);
+        ops[k].get_or_insert_with(Bucket::default).record(nanos, error);
+        acc.operations_overflowed += u64::from(overflowed);
+    }
+
+    /// Counts one completed trace rooted at `service`/`operation`, lasting `nanos`.
+    pub fn record_trace(
+        &mut self,
+        settings: &StatsSettings,
+        minute: u64,
+        service: &str,
+        operation: &str,
+        nanos: u64,
+        error: bool,
+    ) {
+        let acc = self.minute_for(minute);
+        let Some(svc) = service_entry(acc, service, settings.max_services) else {
+            acc.spans_dropped += 1;
+            return;
+        };
+        let cap = settings.max_operations_per_service;
+        let name =
+            if svc.roots.contains_key(operation) || svc.roots.len() + 1 < cap { operation } else { OVERFLOW_OPERATION };
+        match svc.roots.get_mut(name) {
+            Some(bucket) => bucket.record(nanos, error),
+            None => svc.roots.entry(name.into()).or_default().record(nanos, error),
+        }
+    }
+
+    /// Counts one call from `caller` to `callee`: the callee span's duration and outcome.
+    pub fn record_edge(&mut self, minute: u64, caller: &str, callee: &str, nanos: u64, error: bool) {
+        let acc = self.minute_for(minute);
+        let key: EdgeKey = (caller.into(), callee.into());
+        acc.edges.entry(key).or_default().record(nanos, error);
+    }
+
+    /// Everything counted so far, leaving the accumulators empty.
+    pub fn take(&mut self) -> Vec<ShardMinute> {
+        let mut minutes = std::mem::take(&mut self.closed);
+        let minute = self.current.minute;
+        let current = std::mem::replace(&mut self.current, ShardMinute { minute, ..ShardMinute::default() });
+        if !current.is_empty() {
+            minutes.push(current);
+        }
+        minutes
+    }
+}
+
+fn service_entry<'a>(acc: &'a mut ShardMinute, service: &str, max_services: usize) -> Option<&'a mut ServiceMinute> {
+    if !acc.services.contains_key(service) {
+        if acc.services.len() >= max_services {
+            return None;
+        }
+        acc.services.insert(service.into(), ServiceMinute::default());
+    }
+    acc.services.get_mut(service)
+}
+
+/// The entry for `operation`, or the overflow entry once the cap is reached; true when it overflowed.
+fn operation_entry<'a, T: Default>(
+    operations: &'a mut HashMap<Box<str>, T>,
+    operation: &str,
+    cap: usize,
+) -> (&'a mut T, bool) {
+    let known = operations.contains_key(operation);
+    // One slot stays free for the overflow operation itself until it exists.
+    let reserved = usize::from(!operations.contains_key(OVERFLOW_OPERATION));
+    let overflow = !known && operations.len() + reserved >= cap.max(1) && operation != OVERFLOW_OPERATION;
+    let name = if overflow { OVERFLOW_OPERATION } else { operation };
+    if !operations.contains_key(name) {
+        operations.insert(name.into(), T::default());
+    }
+    match operations.get_mut(name) {
+        Some(entry) => (entry, overflow),
+        // Just inserted above.
+        None => unreachable!("operation entry exists"),
+    }
+}
+
+/// A service's long-lived series.
+#[derive(Debug, Default)]
+struct ServiceSeries {
+    kinds: ByKind<TimeSeries>,
+    operations: HashMap<Box<str>, ByKind<TimeSeries>>,
+    roots: HashMap<Box<str>, TimeSeries>,
+}
+
+/// The statistics of every service, fed by the assembler and read by the query APIs.
+#[derive(Debug)]
+pub struct Stats {
+    settings: StatsSettings,
+    services: Mutex<HashMap<Box<str>, ServiceSeries>>,
+    edges: Mutex<HashMap<EdgeKey, TimeSeries>>,
+}
+
+/// Calls between two services over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    /// The calling service.
+    pub caller: String,
+    /// The called service.
+    pub callee: String,
+    /// Calls, errors and the callee spans' latencies.
+    pub bucket: Bucket,
+}
+
+/// Which series a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level<'a> {
+    /// Every span of a service.
+    Service,
+    /// Spans of one operation.
+    Operation(&'a str),
+    /// Whole traces rooted at one operation.
+    RootOperation(&'a str),
+}
+
+/// Totals of one series over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The service.
+    pub service: String,
+    /// The operation, for per-operation summaries.
+    pub operation: Option<String>,
+    /// Everything in the window merged.
+    pub bucket: Bucket,
+}
+
+impl Stats {
+    /// Empty statistics.
+    pub fn new(settings: StatsSettings) -> Self {
+        Self { settings, services: Mutex::new(HashMap::new()), edges: Mutex::new(HashMap::new()) }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &StatsSettings {
+        &self.settings
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, ServiceSeries>> {
+        self.services.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Merges what a shard counted into the series, applying the caps; `now_minute` ages old buckets.
+    pub fn absorb(&self, minutes: Vec<ShardMinute>, now_minute: u64, telemetry: &Telemetry) {
+        let resolution = self.settings.resolution;
+        let cap = self.settings.max_operations_per_service;
+        let mut services = self.lock();
+        let mut edges = self.edges.lock().unwrap_or_else(|p| p.into_inner());
+        // At most one edge per ordered pair of tracked services.
+        let max_edges = self.settings.max_services.saturating_mul(self.settings.max_services).min(100_000);
+        for acc in minutes {
+            for (key, bucket) in acc.edges {
+                if !edges.contains_key(&key) && edges.len() >= max_edges {
+                    telemetry.stats_spans_dropped.add(bucket.calls);
+                    continue;
+                }
+                edges.entry(key).or_default().add(acc.minute, &bucket, resolution, now_minute);
+            }
+            telemetry.stats_spans_dropped.add(acc.spans_dropped);
+            telemetry.stats_operations_overflowed.add(acc.operations_overflowed);
+            for (name, minute) in acc.services {
+                if !services.contains_key(&name) {
+                    if services.len() >= self.settings.max_services {
+                        let spans: u64 = minute.kinds.iter().flatten().map(|b| b.calls).sum();
+                        telemetry.stats_spans_dropped.add(spans);
+                        continue;
+                    }
+                    services.insert(name.clone(), ServiceSeries::default());
+                }
+                let Some(series) = services.get_mut(&name) else { continue };
+                for (k, bucket) in minute.kinds.iter().enumerate() {
+                    if let Some(bucket) = bucket {
+                        series.kinds[k]
+                            .get_or_insert_with(TimeSeries::default)
+                            .add(acc.minute, bucket, resolution, now_minute);
+                    }
+                }
+                for (operation, kinds) in minute.operations {
+                    let (ops, overflowed) = operation_entry(&mut series.operations, &operation, cap);
+                    if overflowed {
+                        telemetry.stats_operations_overflowed.add(kinds.iter().flatten().map(|b| b.calls).sum());
+                    }
+                    for (k, bucket) in kinds.iter().enumerate() {
+                        if let Some(bucket) = bucket {
+                            ops[k]
+                                .get_or_insert_with(TimeSeries::default)
+                                .add(acc.minute, bucket, resolution, now_minute);
+                        }
+                    }
+                }
+                for (operation, bucket) in minute.roots {
+                    let (root, _) = operation_entry(&mut series.roots, &operation, cap);
+                    root.add(acc.minute, &bucket, resolution, now_minute);
+                }
+            }
+        }
+    }
+
+    /// Ages every series to `now_minute`, dropping services with nothing left.
+    pub fn age(&self, now_minute: u64) {
+        let resolution = self.settings.resolution;
+        self.edges.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, s| {
+            s.age(resolution, now_minute);
+            !s.is_empty()
+        });
+        let mut services = self.lock();
+        services.retain(|_, series| {
+            let mut alive = false;
+            for s in series.kinds.iter_mut().flatten() {
+                s.age(resolution, now_minute);
+                alive |= !s.is_empty();
+            }
+            series.operations.retain(|_, kinds| {
+                let mut op_alive = false;
+                for s in kinds.iter_mut().flatten() {
+                    s.age(resolution, now_minute);
+                    op_alive |= !s.is_empty();
+                }
+                op_alive
+            });
+            series.roots.retain(|_, s| {
+                s.age(resolution, now_minute);
+                !s.is_empty()
+            });
+            alive || !series.roots.is_empty()
+        });
+    }
+
+    /// Services with any statistics, sorted.
+    pub fn services(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lock().keys().map(|k| k.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// Operations of a service with span statistics, sorted.
+    pub fn operations(&self, service: &str) -> Vec<String> {
+        let services = self.lock();
+        let mut names: Vec<String> =
+            services.get(service).map(|s| s.operations.keys().map(|k| k.to_string()).collect()).unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Root operations of a service with trace statistics, sorted.
+    pub fn root_operations(&self, service: &str) -> Vec<String> {
+        let services = self.lock();
+        let mut names: Vec<String> =
+            services.get(service).map(|s| s.roots.keys().map(|k| k.to_string()).collect()).unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The buckets of one series per step over minutes `[start, end)`: one merged bucket per step of
+    /// `step` minutes starting at `start` (a coarse bucket counts in the step holding its start).
+    /// `kinds` empty means every kind. `None` when the service or operation is unknown.
+    pub fn timeseries(
+        &self,
+        service: &str,
+        level: Level<'_>,
+        kinds: &[SpanKind],
+        start: u64,
+        end: u64,
+        step: u64,
+    ) -> Option<Vec<(u64, Bucket)>> {
+        let step = step.max(1);
+        let resolution = self.settings.resolution;
+        let services = self.lock();
+        let series = services.get(service)?;
+        let selected: Vec<&TimeSeries> = match level {
+            Level::Service => select(&series.kinds, kinds),
+            Level::Operation(op) => select(series.operations.get(op)?, kinds),
+            Level::RootOperation(op) => vec![series.roots.get(op)?],
+        };
+        let steps = end.saturating_sub(start).div_ceil(step) as usize;
+        let mut out: Vec<(u64, Bucket)> = (0..steps).map(|i| (start + i as u64 * step, Bucket::default())).collect();
+        for ts in selected {
+            for (minute, _, bucket) in ts.buckets(start, end, resolution) {
+                let i = (minute.max(start) - start) / step;
+                if let Some((_, total)) = out.get_mut(i as usize) {
+                    total.merge(bucket);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Totals over minutes `[start, end)` of every service (`service` None) or one service, at
+    /// service level or per operation.
+    pub fn summaries(
+        &self,
+        service: Option<&str>,
+        per_operation: bool,
+        kinds: &[SpanKind],
+        start: u64,
+        end: u64,
+    ) -> Vec<Summary> {
+        let resolution = self.settings.resolution;
+        let services = self.lock();
+        let mut out = Vec::new();
+        for (name, series) in services.iter().filter(|(name, _)| service.is_none_or(|s| &***name == s)) {
+            if per_operation {
+                for (op, by_kind) in &series.operations {
+                    let bucket = total(select(by_kind, kinds), start, end, resolution);
+                    if bucket.calls > 0 {
+                        out.push(Summary { service: name.to_string(), operation: Some(op.to_string()), bucket });
+                    }
+                }
+            } else {
+                let bucket = total(select(&series.kinds, kinds), start, end, resolution);
+                if bucket.calls > 0 {
+                    out.push(Summary { service: name.to_string(), operation: None, bucket });
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)));
+        out
+    }
+
+    /// Calls between services over minutes `[start, end)`, sorted by caller then callee.
+    pub fn dependencies(&self, start: u64, end: u64) -> Vec<Dependency> {
+        let resolution = self.settings.resolution;
+        let edges = self.edges.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<Dependency> = edges
+            .iter()
+            .map(|((caller, callee), series)| Dependency {
+                caller: caller.to_string(),
+                callee: callee.to_string(),
+                bucket: series.total(start, end, resolution),
+            })
+            .filter(|d| d.bucket.calls > 0)
+            .collect();
+        out.sort_by(|a, b| (&a.caller, &a.callee).cmp(&(&b.caller, &b.callee)));
+        out
+    }
+
+    /// Heap bytes held by every series, for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        let services = self.lock();
+        services
+            .values()
+            .map(|s| {
+                s.kinds.iter().flatten().map(TimeSeries::heap_bytes).sum::<usize>()
+                    + s.operations.values().flat_map(|k| k.iter().flatten()).map(TimeSeries::heap_bytes).sum::<usize>()
+                    + s.roots.values().map(TimeSeries::heap_bytes).sum::<usize>()
+            })
+            .sum()
+    }
+}
+
+fn select<'a>(by_kind: &'a ByKind<TimeSeries>, kinds: &[SpanKind]) -> Vec<&'a TimeSeries> {
+    by_kind
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| kinds.is_empty() || kinds.iter().any(|k| kind_index(*k) == *i))
+        .filter_map(|(_, s)| s.as_ref())
+        .collect()
+}
+
+fn total(series: Vec<&TimeSeries>, start: u64, end: u64, resolution: Resolution) -> Bucket {
+    let mut total = Bucket::default();
+    for s in series {
+        total.merge(&s.total(start, end, resolution));
+    }
+    total
+}
+
+/// The minute since the epoch of a time in nanoseconds.
+pub fn minute_of(nanos: u64) -> u64 {
+    nanos / 60_000_000_000
+}
+
+#[cfg(test)]
+mod tests;

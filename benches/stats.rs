@@ -154,5 +154,29 @@ fn sketch_quantile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sketch_insert, sketch_merge_60, sketch_quantile);
+/// Memory of one (service, operation) series kept for 24 hours: every minute of the day holds
+/// `per_minute` spans, aged as the server ages them (one-minute buckets for the last hour,
+/// 15-minute buckets before). Not timed; printed for `docs/performance.md`.
+fn series_memory(_: &mut Criterion) {
+    use tracehound::stats::series::{Bucket, Resolution, TimeSeries};
+    let resolution = Resolution::default();
+    for per_minute in [10usize, 1_000, 10_000] {
+        let mut series = TimeSeries::default();
+        let day = 24 * 60u64;
+        for minute in 0..day {
+            let mut bucket = Bucket::default();
+            for &nanos in &durations(per_minute, minute) {
+                bucket.record(nanos, false);
+            }
+            bucket.latency.shrink();
+            series.add(minute, &bucket, resolution, minute);
+        }
+        eprintln!(
+            "series_memory: {per_minute} spans/minute for 24 h: {} KiB per (service, operation, kind) series",
+            series.heap_bytes() / 1024
+        );
+    }
+}
+
+criterion_group!(benches, sketch_insert, sketch_merge_60, sketch_quantile, series_memory);
 criterion_main!(benches);

@@ -187,7 +187,9 @@ pub async fn start_with_store(
     others.spawn(serve_http(
         "query API",
         query,
-        crate::query::jaeger::router(state.clone()).merge(crate::query::metrics_router(state)),
+        crate::query::jaeger::router(state.clone())
+            .merge(crate::query::api::router(state.clone()))
+            .merge(crate::query::metrics_router(state)),
         cancel.clone(),
     ));
 

@@ -86,11 +86,22 @@ impl TimeSeries {
     fn add_coarse(&mut self, minute: u64, bucket: &Bucket, resolution: Resolution) {
         let period = resolution.coarse_minutes.max(1);
         let start = minute - minute % period;
-        match self.coarse.iter().rposition(|(m, _)| *m <= start) {
-            Some(i) if self.coarse[i].0 == start => self.coarse[i].1.merge(bucket),
-            Some(i) => self.coarse.insert(i + 1, (start, bucket.clone())),
-            None => self.coarse.push_front((start, bucket.clone())),
-        }
+        let i = match self.coarse.iter().rposition(|(m, _)| *m <= start) {
+            Some(i) if self.coarse[i].0 == start => {
+                self.coarse[i].1.merge(bucket);
+                i
+            }
+            Some(i) => {
+                self.coarse.insert(i + 1, (start, bucket.clone()));
+                i + 1
+            }
+            None => {
+                self.coarse.push_front((start, bucket.clone()));
+                0
+            }
+        };
+        // Coarse buckets are read rarely and kept long: store them in their smallest form.
+        self.coarse[i].1.latency.shrink();
     }
 
     /// Rolls fine buckets older than the fine window into coarse ones and drops what is older
@@ -98,10 +109,13 @@ impl TimeSeries {
     pub fn age(&mut self, resolution: Resolution, now_minute: u64) {
         let fine_start = now_minute.saturating_sub(resolution.fine_minutes);
         while self.fine.front().is_some_and(|(m, _)| *m < fine_start) {
-            if let Some((minute, mut bucket)) = self.fine.pop_front() {
-                bucket.latency.shrink();
+            if let Some((minute, bucket)) = self.fine.pop_front() {
                 self.add_coarse(minute, &bucket, resolution);
             }
+        }
+        // A minute that has ended gets no more spans (but for late shards): shrink it once.
+        if let Some((_, bucket)) = self.fine.iter_mut().rev().find(|(m, _)| *m + 1 == now_minute) {
+            bucket.latency.shrink();
         }
         let keep_from = now_minute.saturating_sub(resolution.retention_minutes);
         while self.coarse.front().is_some_and(|(m, _)| *m + resolution.coarse_minutes.max(1) <= keep_from) {

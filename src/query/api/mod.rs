@@ -131,6 +131,8 @@ mod tests {
         for name in ["service", "operation", "level", "quantiles", "step", "start", "end", "lookback", "spanKind"] {
             assert!(names.contains(&name), "{name} not in {names:?}");
         }
+        let service = &doc["paths"]["/api/v1/stats/timeseries"]["get"]["parameters"][0];
+        assert_eq!((&service["name"], &service["required"]), (&"service".into(), &true.into()));
         assert!(doc["components"]["schemas"]["TimeseriesResponse"].is_object());
         assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     }

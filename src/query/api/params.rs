@@ -56,8 +56,8 @@ pub struct SpanKindQuery {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
-    /// Service name (required).
-    #[param(example = "checkout")]
+    /// Service name.
+    #[param(required = true, value_type = String, example = "checkout")]
     pub service: Option<String>,
 }
 

@@ -180,7 +180,8 @@ pub struct DependencyStats {
     pub caller: String,
     /// The called service.
     pub callee: String,
-    /// Calls, the callee spans' errors and latencies. Counted when the trace completes.
+    /// Calls; errors (the callee span failed, or the client or producer span that made the
+    /// call did); the callee spans' latencies. Counted when the trace completes.
     #[serde(flatten)]
     pub figures: RedFigures,
 }

@@ -16,6 +16,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use rustc_hash::FxHashMap;
+
 use super::series::{Bucket, Resolution, TimeSeries};
 use crate::model::SpanKind;
 use crate::telemetry::Telemetry;
@@ -68,9 +70,9 @@ type ByKind<T> = [Option<T>; 6];
 #[derive(Debug, Default)]
 struct ServiceMinute {
     kinds: ByKind<Bucket>,
-    operations: HashMap<Box<str>, ByKind<Bucket>>,
+    operations: FxHashMap<Box<str>, ByKind<Bucket>>,
     /// Whole-trace durations by root operation.
-    roots: HashMap<Box<str>, Bucket>,
+    roots: FxHashMap<Box<str>, Bucket>,
 }
 
 /// A service-graph edge: calls from one service to another.
@@ -80,9 +82,10 @@ pub type EdgeKey = (Box<str>, Box<str>);
 #[derive(Debug, Default)]
 pub struct ShardMinute {
     minute: u64,
-    services: HashMap<Box<str>, ServiceMinute>,
+    // FxHash: these maps are looked up for every span on the ingest path.
+    services: FxHashMap<Box<str>, ServiceMinute>,
     /// Service-graph edges (caller, callee) with the callee spans' calls, errors and latencies.
-    edges: HashMap<EdgeKey, Bucket>,
+    edges: FxHashMap<EdgeKey, Bucket>,
     spans_dropped: u64,
     operations_overflowed: u64,
 }
@@ -196,22 +199,25 @@ fn service_entry<'a>(acc: &'a mut ShardMinute, service: &str, max_services: usiz
 }
 
 /// The entry for `operation`, or the overflow entry once the cap is reached; true when it overflowed.
-fn operation_entry<'a, T: Default>(
-    operations: &'a mut HashMap<Box<str>, T>,
+fn operation_entry<'a, T: Default, S: std::hash::BuildHasher>(
+    operations: &'a mut HashMap<Box<str>, T, S>,
     operation: &str,
     cap: usize,
 ) -> (&'a mut T, bool) {
-    let known = operations.contains_key(operation);
-    // One slot stays free for the overflow operation itself until it exists.
-    let reserved = usize::from(!operations.contains_key(OVERFLOW_OPERATION));
-    let overflow = !known && operations.len() + reserved >= cap.max(1) && operation != OVERFLOW_OPERATION;
-    let name = if overflow { OVERFLOW_OPERATION } else { operation };
-    if !operations.contains_key(name) {
-        operations.insert(name.into(), T::default());
-    }
+    // The common case, a known operation, costs two lookups and no allocation.
+    let name = if operations.contains_key(operation) {
+        operation
+    } else {
+        // One slot stays free for the overflow operation itself until it exists.
+        let reserved = usize::from(!operations.contains_key(OVERFLOW_OPERATION));
+        let overflow = operations.len() + reserved >= cap.max(1) && operation != OVERFLOW_OPERATION;
+        let name = if overflow { OVERFLOW_OPERATION } else { operation };
+        let entry = operations.entry(name.into()).or_default();
+        return (entry, overflow);
+    };
     match operations.get_mut(name) {
-        Some(entry) => (entry, overflow),
-        // Just inserted above.
+        Some(entry) => (entry, false),
+        // Checked just above.
         None => unreachable!("operation entry exists"),
     }
 }

@@ -41,28 +41,8 @@ pub enum ServerError {
     Sampling(#[from] SamplingError),
 }
 
-/// Where each listener is bound (ports resolved when 0 was asked for).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoundAddrs {
-    /// OTLP/gRPC.
-    pub otlp_grpc: SocketAddr,
-    /// OTLP/HTTP.
-    pub otlp_http: SocketAddr,
-    /// Zipkin API.
-    pub zipkin: SocketAddr,
-    /// Jaeger HTTP API and metrics.
-    pub query: SocketAddr,
-    /// Jaeger collector gRPC.
-    pub jaeger_grpc: SocketAddr,
-    /// Jaeger collector thrift over HTTP.
-    pub jaeger_http: SocketAddr,
-    /// Jaeger agent UDP, compact thrift.
-    pub jaeger_compact: SocketAddr,
-    /// Jaeger agent UDP, binary thrift.
-    pub jaeger_binary: SocketAddr,
-    /// Jaeger remote sampling HTTP.
-    pub sampling: SocketAddr,
-}
+/// Where each listener is bound: the configured addresses with ports resolved where 0 was asked for.
+pub type BoundAddrs = crate::config::ListenSettings;
 
 /// A started server.
 pub struct Running {

@@ -13,7 +13,7 @@ use tracehound::receiver::jaeger::thrift::{encode_batch, encode_emit_batch};
 use tracehound::receiver::thrift::Protocol;
 use tracehound::receiver::zipkin::span::ZipkinSpan;
 use tracehound::receiver::zipkin::v1::{V1Annotation, V1BinaryAnnotation, V1Span, V1Value};
-use tracehound::receiver::zipkin::{v1_thrift, v2_json, v2_proto};
+use tracehound::receiver::zipkin::{v1_json, v1_thrift, v2_json, v2_proto};
 
 /// One request's body in every format.
 pub struct Bodies {
@@ -62,7 +62,7 @@ pub fn bodies(batch: tracehound::model::Batch) -> Bodies {
     let thrift_batch = JaegerBatch { spans: one_process, process: first_process };
     Bodies {
         zipkin_proto: v2_proto::encode_spans(&decoded),
-        zipkin_v1_json: serde_json::to_vec(&v1_json(&v1)).expect("v1 json serializes"),
+        zipkin_v1_json: v1_json::encode_spans(&v1),
         zipkin_v1_thrift: v1_thrift::encode_spans(&v1),
         zipkin_v2_json,
         jaeger_proto: PostSpansRequest { batch: Some(JaegerBatch { spans, process: None }) }.encode_to_vec(),
@@ -110,32 +110,4 @@ fn v1_span(span: &ZipkinSpan) -> V1Span {
         binary_annotations,
         debug: false,
     }
-}
-
-fn v1_json(spans: &[V1Span]) -> serde_json::Value {
-    let endpoint = |e: &Option<tracehound::receiver::zipkin::span::Endpoint>| match e {
-        Some(e) => serde_json::json!({ "serviceName": e.service_name }),
-        None => serde_json::Value::Null,
-    };
-    spans
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "traceId": s.trace_id.to_hex(),
-                "id": s.id.to_hex(),
-                "parentId": s.parent_id.map(|p| p.to_hex()),
-                "name": s.name,
-                "timestamp": s.timestamp,
-                "duration": s.duration,
-                "annotations": s.annotations.iter().map(|a| serde_json::json!({
-                    "timestamp": a.timestamp, "value": a.value, "endpoint": endpoint(&a.endpoint)
-                })).collect::<Vec<_>>(),
-                "binaryAnnotations": s.binary_annotations.iter().map(|b| serde_json::json!({
-                    "key": b.key,
-                    "value": match &b.value { V1Value::Bool(v) => serde_json::json!(v), V1Value::String(v) => serde_json::json!(v) },
-                    "endpoint": endpoint(&b.endpoint)
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
 }

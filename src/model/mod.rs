@@ -59,6 +59,10 @@ pub enum SpanKind {
 }
 
 impl SpanKind {
+    /// Every kind, in OTLP's order.
+    pub const ALL: [Self; 6] =
+        [Self::Unspecified, Self::Internal, Self::Server, Self::Client, Self::Producer, Self::Consumer];
+
     /// The OTLP enum number.
     pub fn to_otlp(self) -> i32 {
         match self {

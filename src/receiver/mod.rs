@@ -74,6 +74,34 @@ pub async fn deliver(
     Ok(summary)
 }
 
+/// The HTTP ingest path after content negotiation, as Zipkin's and Jaeger's collectors answer it:
+/// takes a request slot, reads and decompresses the body within `limit`, decodes it with `decode`
+/// (off the reactor when large), refuses a request whose every span was invalid, and delivers the
+/// rest. Every outcome is counted under `kind`; on success, the summary of spans left out.
+pub async fn receive_http_batch(
+    ingest: &Ingest,
+    telemetry: &Telemetry,
+    kind: ReceiverKind,
+    headers: &axum::http::HeaderMap,
+    request_body: axum::body::Body,
+    limit: usize,
+    decode: impl FnOnce(&[u8]) -> Result<Converted, IngestError> + Send + 'static,
+) -> Result<Option<String>, IngestError> {
+    let refused = |error: IngestError| {
+        telemetry.batch_refused(kind, error.reason(), 0);
+        error
+    };
+    let _slot = ingest.admit_request().map_err(|e| refused(e.into()))?;
+    let encoding = body::encoding_of(headers).map_err(refused)?;
+    let raw = body::read(headers, request_body, limit).await.map_err(refused)?;
+    let converted = body::decode_with(raw, encoding, limit, decode).await.map_err(refused)?;
+    if converted.rejected > 0 && converted.rejected == converted.received {
+        telemetry.batch_decoded(kind, converted.received, converted.rejected);
+        return Err(refused(IngestError::Malformed(converted.rejection_summary().unwrap_or_default())));
+    }
+    deliver(ingest, telemetry, kind, converted).await
+}
+
 /// Why a receiver refused a whole request.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestError {

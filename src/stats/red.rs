@@ -26,17 +26,11 @@ use crate::telemetry::Telemetry;
 pub const OVERFLOW_OPERATION: &str = "__overflow__";
 
 /// Span kinds in a fixed order, for per-kind arrays.
-pub const KINDS: [SpanKind; 6] = [
-    SpanKind::Unspecified,
-    SpanKind::Internal,
-    SpanKind::Server,
-    SpanKind::Client,
-    SpanKind::Producer,
-    SpanKind::Consumer,
-];
+pub const KINDS: [SpanKind; 6] = SpanKind::ALL;
 
 fn kind_index(kind: SpanKind) -> usize {
-    KINDS.iter().position(|k| *k == kind).unwrap_or(0)
+    // OTLP's numbering is 0..=5 in `SpanKind::ALL`'s order.
+    kind.to_otlp() as usize
 }
 
 /// Limits and retention of the statistics.

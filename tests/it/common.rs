@@ -174,3 +174,54 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A Jaeger key-value's type and value, by key.
+pub fn tag<'a>(tags: &'a serde_json::Value, key: &str) -> Option<(&'a str, &'a serde_json::Value)> {
+    let kv = tags.as_array()?.iter().find(|kv| kv["key"] == key)?;
+    Some((kv["type"].as_str().unwrap_or_default(), &kv["value"]))
+}
+
+/// The span ids a Jaeger span refers to with `ref_type`.
+pub fn references<'a>(span: &'a serde_json::Value, ref_type: &str) -> Vec<&'a str> {
+    let refs = span["references"].as_array().map(Vec::as_slice).unwrap_or_default();
+    refs.iter().filter(|r| r["refType"] == ref_type).map(|r| r["spanID"].as_str().unwrap_or_default()).collect()
+}
+
+/// Jaeger may print a trace id without its leading zeros: compare the numbers, which also holds a
+/// 64-bit id to a zero high half.
+pub fn same_trace_id(got: &str, want: &str) -> bool {
+    got.trim_start_matches('0').eq_ignore_ascii_case(want.trim_start_matches('0'))
+}
+
+/// True when a JSON array holds the string.
+pub fn contains_str(list: &serde_json::Value, item: &str) -> bool {
+    list.as_array().is_some_and(|items| items.iter().any(|v| v == item))
+}
+
+/// GETs `url` until its JSON body satisfies `ready`, for at most `deadline`: a receiver
+/// acknowledges a batch once the pipeline took it (and UDP not at all), and the store sees it a
+/// moment later.
+pub async fn poll_json(url: &str, deadline: Duration, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let until = std::time::Instant::now() + deadline;
+    loop {
+        let last = match reqwest::get(url).await {
+            Ok(response) => {
+                let status = response.status();
+                match response.bytes().await {
+                    Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                        Ok(body) if status.is_success() && ready(&body) => return body,
+                        Ok(body) => format!("{status}: {body:#}"),
+                        Err(e) => format!("{status}, not JSON ({e}): {}", String::from_utf8_lossy(&bytes)),
+                    },
+                    Err(e) => format!("{status}, body unreadable: {e}"),
+                }
+            }
+            Err(e) => format!("request failed: {e}"),
+        };
+        assert!(
+            std::time::Instant::now() < until,
+            "GET {url} gave no expected answer within {deadline:?}; last: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

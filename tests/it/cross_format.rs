@@ -25,7 +25,7 @@ use tracehound::query::zipkin::json::trace_to_zipkin;
 use tracehound::receiver::jaeger::thrift::{encode_batch, encode_emit_batch};
 use tracehound::receiver::thrift::Protocol;
 use tracehound::receiver::zipkin::v1::{V1Annotation, V1BinaryAnnotation, V1Span, V1Value};
-use tracehound::receiver::zipkin::{span::Endpoint, v1_thrift, v2_json, v2_proto};
+use tracehound::receiver::zipkin::{span::Endpoint, v1_json, v1_thrift, v2_json, v2_proto};
 use tracehound::testkit::{SpanBuilder, TestServer};
 
 use crate::common::*;
@@ -276,7 +276,7 @@ async fn one_trace_through_every_receiver_reads_back_the_same() {
                 assert_eq!(post(&zipkin_url("/api/v2/spans"), content_type, None, body).await.status(), 202);
             }
             "zipkin_v1_json" => {
-                let body = serde_json::to_vec(&v1_json_of(&zipkin_v1(&records))).unwrap();
+                let body = v1_json::encode_spans(&zipkin_v1(&records));
                 let response = post(&zipkin_url("/api/v1/spans"), "application/json", None, body).await;
                 assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
             }
@@ -319,33 +319,4 @@ async fn one_trace_through_every_receiver_reads_back_the_same() {
         assert_eq!(with_trace_id(jaeger, id, baseline_id), jaeger_base, "Jaeger view of {route} vs {baseline_route}");
     }
     server.stop().await;
-}
-
-/// v1 spans as Zipkin v1 JSON.
-fn v1_json_of(spans: &[V1Span]) -> serde_json::Value {
-    let endpoint = |e: &Option<Endpoint>| match e {
-        Some(e) => serde_json::json!({ "serviceName": e.service_name }),
-        None => serde_json::Value::Null,
-    };
-    spans
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "traceId": s.trace_id.to_hex(),
-                "id": s.id.to_hex(),
-                "parentId": s.parent_id.map(|p| p.to_hex()),
-                "name": s.name,
-                "timestamp": s.timestamp,
-                "duration": s.duration,
-                "annotations": s.annotations.iter().map(|a| serde_json::json!({
-                    "timestamp": a.timestamp, "value": a.value, "endpoint": endpoint(&a.endpoint)
-                })).collect::<Vec<_>>(),
-                "binaryAnnotations": s.binary_annotations.iter().map(|b| serde_json::json!({
-                    "key": b.key,
-                    "value": match &b.value { V1Value::Bool(v) => serde_json::json!(v), V1Value::String(v) => serde_json::json!(v) },
-                    "endpoint": endpoint(&b.endpoint)
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
 }

@@ -57,3 +57,13 @@ async fn zipkin_dependencies_need_end_ts() {
     assert!(body.contains("endTs"), "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn jaeger_dependencies_refuse_a_bad_end_ts_in_the_envelope() {
+    let server = TestServer::start().await;
+    let (status, json) = get_json(&format!("http://{}/api/dependencies?endTs=yesterday", server.addrs.query)).await;
+    assert_eq!(status, 400);
+    assert_eq!(json["errors"][0]["code"], 400, "{json}");
+    assert!(json["errors"][0]["msg"].as_str().unwrap_or_default().contains("endTs"), "{json}");
+    server.stop().await;
+}

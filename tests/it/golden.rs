@@ -4,7 +4,7 @@
 //! the answers must equal `<case>.zipkin.json` and `<case>.jaeger.json` exactly (one case per
 //! mapping rule). `TRACEHOUND_BLESS=1` writes missing or changed expectations for review.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tracehound::testkit::TestServer;
 
@@ -38,6 +38,15 @@ pub fn check_golden(path: PathBuf, got: &serde_json::Value, failures: &mut Vec<S
     }
 }
 
+/// Reads a trace back through the Zipkin and the Jaeger API and compares both with the case's
+/// `<case>.zipkin.json` and `<case>.jaeger.json`.
+async fn check_views(server: &TestServer, dir: &Path, case: &str, trace_id: &str, failures: &mut Vec<String>) {
+    let (_, zipkin) = get_json(&format!("http://{}/api/v2/trace/{trace_id}", server.addrs.zipkin)).await;
+    check_golden(dir.join(format!("{case}.zipkin.json")), &zipkin, failures, &format!("{case} (zipkin)"));
+    let (_, jaeger) = get_json(&format!("http://{}/api/traces/{trace_id}", server.addrs.query)).await;
+    check_golden(dir.join(format!("{case}.jaeger.json")), &jaeger["data"][0], failures, &format!("{case} (jaeger)"));
+}
+
 pub fn read_json(path: PathBuf) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
@@ -60,15 +69,7 @@ async fn otlp_json_converts_to_zipkin_and_jaeger_exactly() {
         )
         .await;
         assert_eq!(response.status(), 200, "{case}: export refused: {}", response.text().await.unwrap());
-        let (_, zipkin) = get_json(&format!("http://{}/api/v2/trace/{trace_id}", server.addrs.zipkin)).await;
-        check_golden(dir.join(format!("{case}.zipkin.json")), &zipkin, &mut failures, &format!("{case} (zipkin)"));
-        let (_, jaeger) = get_json(&format!("http://{}/api/traces/{trace_id}", server.addrs.query)).await;
-        check_golden(
-            dir.join(format!("{case}.jaeger.json")),
-            &jaeger["data"][0],
-            &mut failures,
-            &format!("{case} (jaeger)"),
-        );
+        check_views(&server, dir, case, &trace_id, &mut failures).await;
     }
     server.stop().await;
     assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));
@@ -86,15 +87,7 @@ async fn zipkin_golden(format: &str, path: &str) {
         let url = format!("http://{}{path}", server.addrs.zipkin);
         let response = post(&url, "application/json", None, input.to_string().into_bytes()).await;
         assert_eq!(response.status(), 202, "{case}: refused: {}", response.text().await.unwrap());
-        let (_, zipkin) = get_json(&format!("http://{}/api/v2/trace/{trace_id}", server.addrs.zipkin)).await;
-        check_golden(dir.join(format!("{case}.zipkin.json")), &zipkin, &mut failures, &format!("{case} (zipkin)"));
-        let (_, jaeger) = get_json(&format!("http://{}/api/traces/{trace_id}", server.addrs.query)).await;
-        check_golden(
-            dir.join(format!("{case}.jaeger.json")),
-            &jaeger["data"][0],
-            &mut failures,
-            &format!("{case} (jaeger)"),
-        );
+        check_views(&server, dir, case, &trace_id, &mut failures).await;
     }
     server.stop().await;
     assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));
@@ -125,15 +118,7 @@ async fn jaeger_converts_to_zipkin_and_jaeger_exactly() {
         for batch in jaeger_ui::batches(&input) {
             client.post_spans(PostSpansRequest { batch: Some(batch) }).await.unwrap_or_else(|e| panic!("{case}: {e}"));
         }
-        let (_, zipkin) = get_json(&format!("http://{}/api/v2/trace/{trace_id}", server.addrs.zipkin)).await;
-        check_golden(dir.join(format!("{case}.zipkin.json")), &zipkin, &mut failures, &format!("{case} (zipkin)"));
-        let (_, jaeger) = get_json(&format!("http://{}/api/traces/{trace_id}", server.addrs.query)).await;
-        check_golden(
-            dir.join(format!("{case}.jaeger.json")),
-            &jaeger["data"][0],
-            &mut failures,
-            &format!("{case} (jaeger)"),
-        );
+        check_views(&server, dir, case, &trace_id, &mut failures).await;
     }
     server.stop().await;
     assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));

@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 use tracehound::telemetry::ReceiverKind;
 use tracehound::testkit::TestServer;
 
+use crate::common::{contains_str, poll_json, references, same_trace_id, tag};
+
 const PYTHON_ENV: &str = "TRACEHOUND_TEST_LEGACY_PYTHON";
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/legacy_clients.py");
 
@@ -244,9 +246,12 @@ async fn round_trip(client: Client) {
     }
 
     let zipkin_services = format!("http://{}/api/v2/services", server.addrs.zipkin);
-    poll_json(&zipkin_services, |body| [WEB, CHECKOUT, PAYMENTS].iter().all(|s| contains_str(body, s))).await;
+    poll_json(&zipkin_services, DEADLINE, |body| [WEB, CHECKOUT, PAYMENTS].iter().all(|s| contains_str(body, s))).await;
     let jaeger_services = format!("http://{}/api/services", server.addrs.query);
-    poll_json(&jaeger_services, |body| [WEB, CHECKOUT, PAYMENTS].iter().all(|s| contains_str(&body["data"], s))).await;
+    poll_json(&jaeger_services, DEADLINE, |body| {
+        [WEB, CHECKOUT, PAYMENTS].iter().all(|s| contains_str(&body["data"], s))
+    })
+    .await;
 
     server.stop().await;
 }
@@ -311,7 +316,7 @@ async fn check_receiver_counters(server: &TestServer, client: Client) {
 
 async fn check_zipkin_trace(zipkin: SocketAddr, client: Client, sent: &Sent) {
     let url = format!("http://{zipkin}/api/v2/trace/{}", sent.trace_id);
-    let body = poll_json(&url, |body| body.as_array().is_some_and(|spans| spans.len() == 3)).await;
+    let body = poll_json(&url, DEADLINE, |body| body.as_array().is_some_and(|spans| spans.len() == 3)).await;
     let spans = body.as_array().map(Vec::as_slice).unwrap_or_default();
     let span = |name: &str, service: &str| {
         let id = sent.span_id(name);
@@ -381,7 +386,8 @@ async fn check_zipkin_trace(zipkin: SocketAddr, client: Client, sent: &Sent) {
 
 async fn check_jaeger_trace(query: SocketAddr, client: Client, sent: &Sent) {
     let url = format!("http://{query}/api/traces/{}", sent.trace_id);
-    let body = poll_json(&url, |body| body["data"][0]["spans"].as_array().is_some_and(|s| s.len() == 3)).await;
+    let body =
+        poll_json(&url, DEADLINE, |body| body["data"][0]["spans"].as_array().is_some_and(|s| s.len() == 3)).await;
     let trace = &body["data"][0];
     let spans = trace["spans"].as_array().map(Vec::as_slice).unwrap_or_default();
     let span = |name: &str, service: &str| {
@@ -503,50 +509,4 @@ fn assert_float_tag(tags: &Value, key: &str, want: f64, span: &Value) {
     let (kind, value) = tag(tags, key).unwrap_or_else(|| panic!("jaeger tag {key}: {span:#}"));
     assert_eq!(kind, "float64", "jaeger tag {key}: {span:#}");
     assert_eq!(value.as_f64(), Some(want), "jaeger tag {key}: {span:#}");
-}
-
-/// A Jaeger key-value's type and value, by key.
-fn tag<'a>(tags: &'a Value, key: &str) -> Option<(&'a str, &'a Value)> {
-    let kv = tags.as_array()?.iter().find(|kv| kv["key"] == key)?;
-    Some((kv["type"].as_str().unwrap_or_default(), &kv["value"]))
-}
-
-/// The span ids a Jaeger span refers to with `ref_type`.
-fn references<'a>(span: &'a Value, ref_type: &str) -> Vec<&'a str> {
-    let refs = span["references"].as_array().map(Vec::as_slice).unwrap_or_default();
-    refs.iter().filter(|r| r["refType"] == ref_type).map(|r| r["spanID"].as_str().unwrap_or_default()).collect()
-}
-
-/// Jaeger may print a trace id without its leading zeros: compare the numbers, which also holds a
-/// 64-bit id to a zero high half.
-fn same_trace_id(got: &str, want: &str) -> bool {
-    got.trim_start_matches('0').eq_ignore_ascii_case(want.trim_start_matches('0'))
-}
-
-fn contains_str(list: &Value, item: &str) -> bool {
-    list.as_array().is_some_and(|items| items.iter().any(|v| v == item))
-}
-
-/// GETs `url` until its JSON body satisfies `ready`: a receiver acknowledges a batch once the
-/// pipeline took it (and UDP not at all), and the store sees it a moment later.
-async fn poll_json(url: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let last = match reqwest::get(url).await {
-            Ok(response) => {
-                let status = response.status();
-                match response.bytes().await {
-                    Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                        Ok(body) if status.is_success() && ready(&body) => return body,
-                        Ok(body) => format!("{status}: {body:#}"),
-                        Err(e) => format!("{status}, not JSON ({e}): {}", String::from_utf8_lossy(&bytes)),
-                    },
-                    Err(e) => format!("{status}, body unreadable: {e}"),
-                }
-            }
-            Err(e) => format!("request failed: {e}"),
-        };
-        assert!(Instant::now() < deadline, "GET {url} gave no expected answer within {DEADLINE:?}; last: {last}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

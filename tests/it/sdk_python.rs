@@ -9,12 +9,14 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tracehound::telemetry::ReceiverKind;
 use tracehound::testkit::TestServer;
+
+use crate::common::{contains_str, poll_json, references, same_trace_id, tag};
 
 const PYTHON_ENV: &str = "TRACEHOUND_TEST_PYTHON";
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/otel_sdk_export.py");
@@ -80,9 +82,9 @@ async fn round_trip(protocol: Protocol) {
     check_zipkin_trace(server.addrs.zipkin, &service, &exported).await;
     check_jaeger_trace(server.addrs.query, &service, &exported).await;
     let zipkin_services = format!("http://{}/api/v2/services", server.addrs.zipkin);
-    poll_json(&zipkin_services, |body| contains_str(body, &service)).await;
+    poll_json(&zipkin_services, QUERY_DEADLINE, |body| contains_str(body, &service)).await;
     let jaeger_services = format!("http://{}/api/services", server.addrs.query);
-    poll_json(&jaeger_services, |body| contains_str(&body["data"], &service)).await;
+    poll_json(&jaeger_services, QUERY_DEADLINE, |body| contains_str(&body["data"], &service)).await;
 
     server.stop().await;
 }
@@ -129,7 +131,7 @@ async fn run_exporter(python: &OsStr, protocol: &str, endpoint: &str, service: &
 
 async fn check_zipkin_trace(zipkin: SocketAddr, service: &str, exported: &Exported) {
     let url = format!("http://{zipkin}/api/v2/trace/{}", exported.trace_id);
-    let body = poll_json(&url, |body| body.as_array().is_some_and(|spans| spans.len() == 3)).await;
+    let body = poll_json(&url, QUERY_DEADLINE, |body| body.as_array().is_some_and(|spans| spans.len() == 3)).await;
     let spans = body.as_array().map(Vec::as_slice).unwrap_or_default();
     let span = |name: &str| {
         let id = exported.span_id(name);
@@ -174,7 +176,8 @@ async fn check_zipkin_trace(zipkin: SocketAddr, service: &str, exported: &Export
 
 async fn check_jaeger_trace(query: SocketAddr, service: &str, exported: &Exported) {
     let url = format!("http://{query}/api/traces/{}", exported.trace_id);
-    let body = poll_json(&url, |body| body["data"][0]["spans"].as_array().is_some_and(|s| s.len() == 3)).await;
+    let body =
+        poll_json(&url, QUERY_DEADLINE, |body| body["data"][0]["spans"].as_array().is_some_and(|s| s.len() == 3)).await;
     let trace = &body["data"][0];
     let spans = trace["spans"].as_array().map(Vec::as_slice).unwrap_or_default();
     let span = |name: &str| {
@@ -221,50 +224,5 @@ async fn check_jaeger_trace(query: SocketAddr, service: &str, exported: &Exporte
     assert_eq!(references(internal, "FOLLOWS_FROM"), [exported.span_id(CLIENT)], "{internal:#}");
     if let Some(kind) = tag(&internal["tags"], "span.kind") {
         assert_eq!(kind, ("string", &json!("internal")), "{internal:#}");
-    }
-}
-
-/// A Jaeger key-value's type and value, by key.
-fn tag<'a>(tags: &'a Value, key: &str) -> Option<(&'a str, &'a Value)> {
-    let kv = tags.as_array()?.iter().find(|kv| kv["key"] == key)?;
-    Some((kv["type"].as_str().unwrap_or_default(), &kv["value"]))
-}
-
-/// The span ids a Jaeger span refers to with `ref_type`.
-fn references<'a>(span: &'a Value, ref_type: &str) -> Vec<&'a str> {
-    let refs = span["references"].as_array().map(Vec::as_slice).unwrap_or_default();
-    refs.iter().filter(|r| r["refType"] == ref_type).map(|r| r["spanID"].as_str().unwrap_or_default()).collect()
-}
-
-/// Jaeger prints a trace id without its leading zeros; compare the numbers, not the strings.
-fn same_trace_id(got: &str, want: &str) -> bool {
-    got.trim_start_matches('0').eq_ignore_ascii_case(want.trim_start_matches('0'))
-}
-
-fn contains_str(list: &Value, item: &str) -> bool {
-    list.as_array().is_some_and(|items| items.iter().any(|v| v == item))
-}
-
-/// GETs `url` until its JSON body satisfies `ready`: the receiver acknowledges a batch once the
-/// pipeline took it, and the store sees it a moment later.
-async fn poll_json(url: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + QUERY_DEADLINE;
-    loop {
-        let last = match reqwest::get(url).await {
-            Ok(response) => {
-                let status = response.status();
-                match response.bytes().await {
-                    Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                        Ok(body) if status.is_success() && ready(&body) => return body,
-                        Ok(body) => format!("{status}: {body:#}"),
-                        Err(e) => format!("{status}, not JSON ({e}): {}", String::from_utf8_lossy(&bytes)),
-                    },
-                    Err(e) => format!("{status}, body unreadable: {e}"),
-                }
-            }
-            Err(e) => format!("request failed: {e}"),
-        };
-        assert!(Instant::now() < deadline, "GET {url} gave no expected answer within {QUERY_DEADLINE:?}; last: {last}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

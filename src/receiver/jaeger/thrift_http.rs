@@ -15,7 +15,7 @@ use axum::Router;
 use super::convert::batch_into_model;
 use super::thrift::decode_batch;
 use crate::pipeline::Ingest;
-use crate::receiver::{body, deliver, IngestError};
+use crate::receiver::{body, receive_http_batch, IngestError};
 use crate::telemetry::{ReceiverKind, Telemetry};
 
 const KIND: ReceiverKind = ReceiverKind::JaegerThriftHttp;
@@ -63,23 +63,13 @@ impl JaegerThriftHttpReceiver {
                 "Unsupported content type: {media:?} (use application/x-thrift or application/vnd.apache.thrift.binary)"
             ))));
         }
-        let _slot = self.ingest.admit_request().map_err(|e| refused(e.into()))?;
-        let encoding = body::encoding_of(headers).map_err(refused)?;
-        let limit = self.max_request_bytes;
-        let raw = body::read(headers, body, limit).await.map_err(refused)?;
-        let converted = body::decode_with(raw, encoding, limit, |body| {
+        receive_http_batch(&self.ingest, &self.telemetry, KIND, headers, body, self.max_request_bytes, |body| {
             let batch = decode_batch(body).map_err(|e| {
                 IngestError::Malformed(format!("Unable to process request body: invalid thrift Batch: {e}"))
             })?;
             Ok(batch_into_model(batch))
         })
         .await
-        .map_err(refused)?;
-        if converted.rejected > 0 && converted.rejected == converted.received {
-            self.telemetry.batch_decoded(KIND, converted.received, converted.rejected);
-            return Err(refused(IngestError::Malformed(converted.rejection_summary().unwrap_or_default())));
-        }
-        deliver(&self.ingest, &self.telemetry, KIND, converted).await
     }
 }
 

@@ -18,7 +18,7 @@ use super::convert::spans_into_model;
 use super::span::DecodedSpans;
 use super::{v1, v1_json, v1_thrift, v2_json, v2_proto};
 use crate::pipeline::Ingest;
-use crate::receiver::{body, deliver, Converted, IngestError};
+use crate::receiver::{body, receive_http_batch, Converted, IngestError};
 use crate::telemetry::{ReceiverKind, Telemetry};
 
 /// Dependencies of the Zipkin ingest endpoints.
@@ -128,22 +128,11 @@ impl ZipkinHttpReceiver {
         body: Body,
         payload: Payload,
     ) -> Result<Option<String>, IngestError> {
-        let kind = payload.kind();
-        let refused = |error: IngestError| {
-            self.telemetry.batch_refused(kind, error.reason(), 0);
-            error
-        };
-        let _slot = self.ingest.admit_request().map_err(|e| refused(e.into()))?;
-        let encoding = body::encoding_of(headers).map_err(refused)?;
-        let limit = self.max_request_bytes;
-        let raw = body::read(headers, body, limit).await.map_err(refused)?;
-        let converted =
-            body::decode_with(raw, encoding, limit, move |body| payload.decode(body)).await.map_err(refused)?;
-        if converted.rejected > 0 && converted.rejected == converted.received {
-            self.telemetry.batch_decoded(kind, converted.received, converted.rejected);
-            return Err(refused(IngestError::Malformed(converted.rejection_summary().unwrap_or_default())));
-        }
-        deliver(&self.ingest, &self.telemetry, kind, converted).await
+        let (ingest, telemetry) = (&self.ingest, &self.telemetry);
+        receive_http_batch(ingest, telemetry, payload.kind(), headers, body, self.max_request_bytes, move |body| {
+            payload.decode(body)
+        })
+        .await
     }
 }
 

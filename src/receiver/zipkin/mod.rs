@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod http;
+mod json;
 pub mod span;
 pub mod v1;
 pub mod v1_json;

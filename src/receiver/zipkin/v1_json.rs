@@ -9,14 +9,12 @@
 //! binary annotation whose value is `null`, a list or an object is skipped, timestamps and durations
 //! of 0 or below are absent, unparseable IPs are ignored and port 0 is absent. Beyond Zipkin: ids in
 //! either case, numeric binary annotation values kept as decimal text, and times also accepted as
-//! decimal strings or (truncated) floats. Unknown keys are ignored.
-
-use std::net::{IpAddr, Ipv6Addr};
+//! decimal strings or floats (rounded up). Unknown keys are ignored.
 
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 
-use super::span::Endpoint;
+use super::json::{JsonEndpoint, Micros};
 use super::v1::{V1Annotation, V1BinaryAnnotation, V1Span, V1Value};
 use crate::model::{InvalidSpan, SpanId, TraceId};
 use crate::receiver::IngestError;
@@ -36,6 +34,43 @@ pub fn decode_spans(body: &[u8]) -> Result<Vec<Result<V1Span, InvalidSpan>>, Ing
         )));
     }
     Ok(spans.into_iter().map(JsonSpan::into_span).collect())
+}
+
+/// Encodes spans as Zipkin v1 JSON, the inverse of [`decode_spans`] (for tests, benches and tools).
+pub fn encode_spans(spans: &[V1Span]) -> Vec<u8> {
+    use serde_json::{json, Value};
+    let endpoint = |e: &Option<super::span::Endpoint>| match e {
+        Some(e) => json!({
+            "serviceName": e.service_name,
+            "ipv4": e.ipv4.map(|ip| ip.to_string()),
+            "ipv6": e.ipv6.map(|ip| ip.to_string()),
+            "port": e.port,
+        }),
+        None => Value::Null,
+    };
+    let spans: Vec<Value> = spans
+        .iter()
+        .map(|s| {
+            json!({
+                "traceId": s.trace_id.to_hex(),
+                "id": s.id.to_hex(),
+                "parentId": s.parent_id.map(|p| p.to_hex()),
+                "name": s.name,
+                "timestamp": s.timestamp,
+                "duration": s.duration,
+                "debug": s.debug,
+                "annotations": s.annotations.iter().map(|a| json!({
+                    "timestamp": a.timestamp, "value": a.value, "endpoint": endpoint(&a.endpoint)
+                })).collect::<Vec<_>>(),
+                "binaryAnnotations": s.binary_annotations.iter().map(|b| json!({
+                    "key": b.key,
+                    "value": match &b.value { V1Value::Bool(v) => json!(v), V1Value::String(v) => json!(v) },
+                    "endpoint": endpoint(&b.endpoint),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&spans).unwrap_or_default()
 }
 
 /// True when a JSON body carries v1 spans (only v1 has `binaryAnnotations`).
@@ -75,15 +110,6 @@ struct JsonBinaryAnnotation {
     key: Option<String>,
     value: Option<JsonValue>,
     endpoint: Option<JsonEndpoint>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonEndpoint {
-    service_name: Option<String>,
-    ipv4: Option<String>,
-    ipv6: Option<String>,
-    port: Option<i64>,
 }
 
 impl JsonSpan {
@@ -159,78 +185,8 @@ impl JsonAnnotation {
     }
 }
 
-impl JsonEndpoint {
-    /// The endpoint, or `None` when nothing usable is in it.
-    fn into_endpoint(self) -> Option<Endpoint> {
-        let mut endpoint = Endpoint {
-            service_name: self.service_name.filter(|name| !name.is_empty()),
-            port: self.port.and_then(|port| u16::try_from(port).ok()).filter(|port| *port != 0),
-            ..Endpoint::default()
-        };
-        // Zipkin parses either key as any IP and files it by family.
-        for text in [self.ipv4, self.ipv6].into_iter().flatten() {
-            match text.trim().parse::<IpAddr>() {
-                Ok(IpAddr::V4(ip)) => endpoint.ipv4 = endpoint.ipv4.or(Some(ip)),
-                Ok(IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
-                    Some(mapped) => endpoint.ipv4 = endpoint.ipv4.or(Some(mapped)),
-                    None if ip != Ipv6Addr::UNSPECIFIED => endpoint.ipv6 = endpoint.ipv6.or(Some(ip)),
-                    None => {}
-                },
-                Err(_) => {}
-            }
-        }
-        (!endpoint.is_empty()).then_some(endpoint)
-    }
-}
-
 fn missing(field: &str) -> InvalidSpan {
     InvalidSpan::Field(format!("span without {field}"))
-}
-
-/// Epoch or duration microseconds: a JSON integer, a float (truncated) or a decimal string;
-/// `None` when negative.
-#[derive(Debug, Clone, Copy)]
-struct Micros(Option<u64>);
-
-impl Micros {
-    /// Zipkin treats 0 and negative times as absent.
-    fn positive(self) -> Option<u64> {
-        self.0.filter(|v| *v > 0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Micros {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MicrosVisitor;
-        impl Visitor<'_> for MicrosVisitor {
-            type Value = Micros;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("microseconds as an integer")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Micros, E> {
-                Ok(Micros(u64::try_from(v).ok()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Micros, E> {
-                Ok(Micros(Some(v)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Micros, E> {
-                if !v.is_finite() {
-                    return Err(E::custom("microseconds must be finite"));
-                }
-                // Saturating and truncating; negative is absent.
-                Ok(Micros((v >= 0.0).then_some(v as u64)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Micros, E> {
-                let text = v.trim();
-                match text.parse::<u64>() {
-                    Ok(micros) => Ok(Micros(Some(micros))),
-                    Err(_) if text.parse::<i64>().is_ok() => Ok(Micros(None)),
-                    Err(_) => Err(E::custom(format_args!("{:?} is not microseconds", truncated(v)))),
-                }
-            }
-        }
-        deserializer.deserialize_any(MicrosVisitor)
-    }
 }
 
 /// A binary annotation's value as v1 JSON sends it.
@@ -280,11 +236,6 @@ impl<'de> Deserialize<'de> for JsonValue {
         }
         deserializer.deserialize_any(ValueVisitor)
     }
-}
-
-/// At most 64 characters of wire text, for error messages.
-fn truncated(text: &str) -> String {
-    text.chars().take(64).collect()
 }
 
 #[cfg(test)]

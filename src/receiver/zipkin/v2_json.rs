@@ -5,12 +5,11 @@
 //! ignored. Rules follow Zipkin's own reader (PROTOCOLS §3.1, §3.6): ids of 1–32 hex digits are
 //! left-padded, a `parentId` equal to `id` is dropped, port 0 and empty endpoints are absent.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use super::span::{Annotation, DecodedSpans, Endpoint, ZipkinSpan};
+use super::json::{JsonEndpoint, Micros};
+use super::span::{Annotation, DecodedSpans, ZipkinSpan};
 use super::v1_json::looks_like_v1;
 use crate::model::{InvalidSpan, SpanId, SpanKind, TraceId};
 use crate::receiver::IngestError;
@@ -51,15 +50,6 @@ struct JsonSpan {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonEndpoint {
-    service_name: Option<String>,
-    ipv4: Option<String>,
-    ipv6: Option<String>,
-    port: Option<i64>,
-}
-
-#[derive(Deserialize)]
 struct JsonAnnotation {
     timestamp: Micros,
     value: String,
@@ -97,7 +87,7 @@ impl JsonSpan {
                 .annotations
                 .unwrap_or_default()
                 .into_iter()
-                .map(|a| Annotation { timestamp: a.timestamp.0.max(0) as u64, value: a.value })
+                .map(|a| Annotation { timestamp: a.timestamp.positive().unwrap_or(0), value: a.value })
                 .collect(),
             tags: self.tags.map(|t| t.0).unwrap_or_default(),
             debug: self.debug.unwrap_or(false),
@@ -119,77 +109,6 @@ pub(super) fn kind_from_name(text: &str) -> Option<SpanKind> {
         "CONSUMER" => SpanKind::Consumer,
         _ => return None,
     })
-}
-
-impl JsonEndpoint {
-    /// The endpoint, or `None` when nothing usable is in it. Unparseable IPs are ignored, as Zipkin does.
-    fn into_endpoint(self) -> Option<Endpoint> {
-        let mut endpoint = Endpoint {
-            service_name: self.service_name.filter(|name| !name.is_empty()),
-            port: self.port.and_then(|port| u16::try_from(port).ok()).filter(|port| *port != 0),
-            ..Endpoint::default()
-        };
-        if let Some(ip) = self.ipv4.as_deref().and_then(|text| text.trim().parse::<Ipv4Addr>().ok()) {
-            endpoint.ipv4 = Some(ip);
-        }
-        if let Some(ip) = self.ipv6.as_deref().and_then(|text| text.trim().parse::<IpAddr>().ok()) {
-            set_ipv6(&mut endpoint, ip);
-        }
-        (!endpoint.is_empty()).then_some(endpoint)
-    }
-}
-
-/// Zipkin stores an IPv4-mapped IPv6 address as IPv4.
-pub(super) fn set_ipv6(endpoint: &mut Endpoint, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => endpoint.ipv4 = endpoint.ipv4.or(Some(v4)),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => endpoint.ipv4 = endpoint.ipv4.or(Some(v4)),
-            None if v6 != Ipv6Addr::UNSPECIFIED => endpoint.ipv6 = Some(v6),
-            None => {}
-        },
-    }
-}
-
-/// Epoch or duration microseconds: a JSON integer, a float (truncated) or a decimal string.
-#[derive(Debug, Clone, Copy)]
-struct Micros(i64);
-
-impl Micros {
-    /// Zipkin treats 0 and negative times as absent.
-    fn positive(self) -> Option<u64> {
-        u64::try_from(self.0).ok().filter(|v| *v > 0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Micros {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MicrosVisitor;
-        impl Visitor<'_> for MicrosVisitor {
-            type Value = Micros;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("microseconds as an integer")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Micros, E> {
-                Ok(Micros(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Micros, E> {
-                Ok(Micros(i64::try_from(v).unwrap_or(i64::MAX)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Micros, E> {
-                if v.is_finite() {
-                    // Zipkin: a positive sub-microsecond value rounds up, never to 0.
-                    Ok(Micros(v.ceil() as i64))
-                } else {
-                    Err(E::custom("microseconds must be finite"))
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Micros, E> {
-                v.trim().parse::<i64>().map(Micros).map_err(|_| E::custom(format!("{v:?} is not microseconds")))
-            }
-        }
-        deserializer.deserialize_any(MicrosVisitor)
-    }
 }
 
 /// Tags in the order sent; values must be strings (numbers and booleans are taken as text).

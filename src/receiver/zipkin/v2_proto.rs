@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use prost::Message;
 
+use super::json::file_ip;
 use super::span::{Annotation, DecodedSpans, Endpoint, ZipkinSpan};
-use super::v2_json::set_ipv6;
 use crate::model::{IdError, InvalidSpan, SpanId, SpanKind, TraceId};
 use crate::proto::zipkin::proto3::{
     span::Kind as ProtoKind, Endpoint as ProtoEndpoint, ListOfSpans, Span as ProtoSpan,
@@ -91,7 +91,7 @@ fn endpoint_from_proto(endpoint: ProtoEndpoint) -> Option<Endpoint> {
         out.ipv4 = Some(Ipv4Addr::from(bytes)).filter(|ip| !ip.is_unspecified());
     }
     if let Ok(bytes) = <[u8; 16]>::try_from(&endpoint.ipv6[..]) {
-        set_ipv6(&mut out, IpAddr::V6(Ipv6Addr::from(bytes)));
+        file_ip(&mut out, IpAddr::V6(Ipv6Addr::from(bytes)));
     }
     (!out.is_empty()).then_some(out)
 }

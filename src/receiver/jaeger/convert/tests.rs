@@ -208,14 +208,7 @@ mod props {
             prop::collection::vec((1u64..1000, "[a-z]{0,6}"), 0..3),
         )
             .prop_map(|(service, name, span, parent, kind, attrs, status, debug, events)| {
-                let kinds = [
-                    SpanKind::Unspecified,
-                    SpanKind::Internal,
-                    SpanKind::Server,
-                    SpanKind::Client,
-                    SpanKind::Producer,
-                    SpanKind::Consumer,
-                ];
+                let kinds = SpanKind::ALL;
                 let mut builder =
                     SpanBuilder::new(&service, &name, 77, span).kind(kinds[kind]).timing(span * 1_000, 5_000);
                 if let Some(parent) = parent.filter(|p| *p != span) {

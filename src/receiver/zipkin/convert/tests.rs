@@ -192,14 +192,7 @@ mod props {
             any::<bool>(),
         )
             .prop_map(|(service, name, span, trace_lo, parent, kind, strings, ints, status, shared)| {
-                let kinds = [
-                    SpanKind::Unspecified,
-                    SpanKind::Internal,
-                    SpanKind::Server,
-                    SpanKind::Client,
-                    SpanKind::Producer,
-                    SpanKind::Consumer,
-                ];
+                let kinds = SpanKind::ALL;
                 let mut builder = SpanBuilder::new(&service, &name, u128::from(trace_lo) | 1 << 64, span)
                     .kind(kinds[kind])
                     .timing(1_000 * (span % 1000), 1_000 * (1 + span % 5000));

@@ -3,6 +3,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 
 use super::*;
+use crate::receiver::zipkin::span::Endpoint;
 use crate::receiver::zipkin::v1::v1_into_v2;
 
 /// A finagle-style client span as a v1 tracer reports it.
@@ -177,7 +178,8 @@ fn incomplete_annotations_reject_the_span() {
 fn times_accept_strings_and_floats_and_treat_zero_or_negative_as_absent() {
     let span =
         decode_one(r#"[{"traceId":"1","id":"2","timestamp":"1700000000100000","duration":12.9}]"#).expect("valid");
-    assert_eq!((span.timestamp, span.duration), (Some(1700000000100000), Some(12)));
+    // A fraction rounds up, as for v2: a duration is never shortened.
+    assert_eq!((span.timestamp, span.duration), (Some(1700000000100000), Some(13)));
     let span = decode_one(r#"[{"traceId":"1","id":"2","timestamp":0,"duration":-5}]"#).expect("valid");
     assert_eq!((span.timestamp, span.duration), (None, None));
     let span = decode_one(r#"[{"traceId":"1","id":"2","timestamp":null,"duration":"-5"}]"#).expect("valid");
@@ -284,5 +286,29 @@ proptest! {
         let body = format!(r#"[{{"traceId":"1","id":"2","annotations":[{text}"#);
         let _ = decode_spans(body.as_bytes());
         let _ = decode_spans(text.as_bytes());
+    }
+}
+
+proptest! {
+    /// v1 spans through the encoder and back: every field the same.
+    #[test]
+    fn encode_then_decode_gives_the_same_spans(ids in prop::collection::vec((1u64..u64::MAX, 1u64..u64::MAX, 1u64..1 << 50), 1..5)) {
+        let endpoint = Endpoint { service_name: Some("svc".into()), ipv4: Some(Ipv4Addr::new(10, 0, 0, 1)), port: Some(80), ..Endpoint::default() };
+        let spans: Vec<V1Span> = ids
+            .iter()
+            .map(|&(trace, id, ts)| V1Span {
+                trace_id: crate::model::TraceId::from_hex(&format!("{trace:x}")).unwrap(),
+                name: "op".into(),
+                id: SpanId::from_hex(&format!("{id:x}")).unwrap(),
+                parent_id: None,
+                timestamp: Some(ts),
+                duration: Some(7),
+                annotations: vec![V1Annotation { timestamp: ts, value: "cs".into(), endpoint: Some(endpoint.clone()) }],
+                binary_annotations: vec![V1BinaryAnnotation { key: "k".into(), value: V1Value::String("v".into()), endpoint: Some(endpoint.clone()) }],
+                debug: false,
+            })
+            .collect();
+        let back: Vec<V1Span> = decode_spans(&encode_spans(&spans)).unwrap().into_iter().map(Result::unwrap).collect();
+        prop_assert_eq!(back, spans);
     }
 }

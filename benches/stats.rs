@@ -178,5 +178,39 @@ fn series_memory(_: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, sketch_insert, sketch_merge_60, sketch_quantile, series_memory);
+/// What the assembler adds per span for the statistics: `ShardStats::record_span` (service and
+/// operation sketches, calls and errors, the span-metrics histogram) for spans spread over 20
+/// services of 50 operations each, with mixed kinds and status codes, in one minute's accumulator.
+fn record_span(c: &mut Criterion) {
+    use tracehound::model::{SpanKind, StatusCode};
+    use tracehound::stats::red::{ShardStats, SpanSample, StatsSettings};
+    let names: Vec<(String, String)> =
+        (0..1_000).map(|i| (format!("service-{}", i % 20), format!("operation-{}", i % 50))).collect();
+    let values = durations(names.len(), 11);
+    let settings = StatsSettings::default();
+    let statuses = [StatusCode::Unset, StatusCode::Unset, StatusCode::Ok, StatusCode::Error];
+    let kinds = [SpanKind::Server, SpanKind::Client, SpanKind::Internal];
+    let mut shard = ShardStats::default();
+    let mut group = c.benchmark_group("record_span");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(names.len() as u64));
+    group.bench_function("shard_stats", |b| {
+        b.iter(|| {
+            for (i, ((service, operation), &nanos)) in names.iter().zip(&values).enumerate() {
+                let sample = SpanSample {
+                    service,
+                    operation,
+                    kind: kinds[i % kinds.len()],
+                    nanos,
+                    status: statuses[i % statuses.len()],
+                };
+                shard.record_span(&settings, 1, black_box(sample));
+            }
+        })
+    });
+    group.finish();
+    black_box(shard.take());
+}
+
+criterion_group!(benches, sketch_insert, sketch_merge_60, sketch_quantile, record_span, series_memory);
 criterion_main!(benches);

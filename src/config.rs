@@ -205,6 +205,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_STATS_MAX_OPERATIONS_PER_SERVICE", value_name = "N")]
     pub stats_max_operations_per_service: Option<usize>,
 
+    /// Series per family of the Prometheus span metrics and service-graph metrics on /metrics; further ones are folded into one otel_metric_overflow series [default: 10000]
+    #[arg(long, env = "TRACEHOUND_STATS_MAX_METRIC_SERIES", value_name = "N")]
+    pub stats_max_metric_series: Option<usize>,
+
     /// Turn the live statistics off (no percentiles, RED figures or span metrics)
     #[arg(long, env = "TRACEHOUND_DISABLE_STATS")]
     #[serde(default)]
@@ -347,6 +351,7 @@ impl Config {
             stats_max_operations_per_service: self
                 .stats_max_operations_per_service
                 .or(fallback.stats_max_operations_per_service),
+            stats_max_metric_series: self.stats_max_metric_series.or(fallback.stats_max_metric_series),
             disable_stats: self.disable_stats || fallback.disable_stats,
             log: self.log.or(fallback.log),
         }
@@ -407,6 +412,11 @@ impl Config {
                     enabled: !self.disable_stats,
                     max_services: non_zero("stats-max-services", self.stats_max_services.unwrap_or(10_000))?.get(),
                     max_operations_per_service: self.stats_max_operations_per_service.unwrap_or(1_000).max(2),
+                    max_metric_series: non_zero(
+                        "stats-max-metric-series",
+                        self.stats_max_metric_series.unwrap_or(10_000),
+                    )?
+                    .get(),
                     resolution: crate::stats::series::Resolution {
                         retention_minutes: stats_retention_minutes,
                         ..crate::stats::series::Resolution::default()

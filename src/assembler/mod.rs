@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AssemblerSettings;
-use crate::model::{Batch, SpanRecord, StatusCode, TraceId, UnixNanos};
+use crate::model::{Batch, SpanRecord, TraceId, UnixNanos};
 use crate::stats::red::{minute_of, ShardStats, SpanSample, Stats};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Telemetry;
@@ -116,7 +116,7 @@ impl Assembler {
                         operation: &span.name,
                         kind: span.kind,
                         nanos: span.duration_nanos(),
-                        error: span.status.code == StatusCode::Error,
+                        status: span.status.code,
                     };
                     shard.stats.record_span(stats, minute, sample);
                 }
@@ -156,7 +156,7 @@ impl Assembler {
                         );
                     }
                     for call in crate::stats::service_graph::calls(t) {
-                        shard_stats.record_edge(minute, call.caller, call.callee, call.nanos, call.error);
+                        shard_stats.record_edge(minute, &call);
                     }
                 }
                 keep

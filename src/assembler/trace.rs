@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::model::{SpanId, SpanKind, SpanRecord, StatusCode, UnixNanos};
+use crate::stats::service_graph::{peer_of, Peer};
 
 /// The parts of a span the assembler keeps to reason about a trace's shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +48,8 @@ pub struct TraceInFlight {
     root: Option<SpanId>,
     /// The root span's service index, operation, duration and error flag, once it has arrived.
     root_span: Option<RootSpan>,
+    /// Client and producer spans naming their peer: (index into `spans`, peer).
+    peers: Vec<(u32, Peer)>,
     start: UnixNanos,
     end: UnixNanos,
     last_seen: Instant,
@@ -61,6 +64,7 @@ impl TraceInFlight {
             services: Vec::new(),
             root: None,
             root_span: None,
+            peers: Vec::new(),
             start: UnixNanos(u64::MAX),
             end: UnixNanos(0),
             last_seen: now,
@@ -91,6 +95,9 @@ impl TraceInFlight {
             });
         }
         if self.spans.len() < MAX_SKELETONS {
+            if let Some(peer) = peer_of(span) {
+                self.peers.push((self.spans.len() as u32, peer));
+            }
             self.spans.push(SpanSkeleton {
                 span_id: span.span_id,
                 parent_span_id: span.parent_span_id,
@@ -111,6 +118,11 @@ impl TraceInFlight {
     /// Skeletons of the first [`MAX_SKELETONS`] spans.
     pub fn spans(&self) -> &[SpanSkeleton] {
         &self.spans
+    }
+
+    /// Client and producer spans that name their peer, by index into [`Self::spans`].
+    pub fn peers(&self) -> &[(u32, Peer)] {
+        &self.peers
     }
 
     /// Services seen, in first-seen order.

@@ -114,7 +114,7 @@ impl SpanKind {
 }
 
 /// A span's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum StatusCode {
     /// Not set by the instrumentation.
     #[default]

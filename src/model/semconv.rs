@@ -69,6 +69,12 @@ pub const PEER_HOSTNAME: &str = "peer.hostname";
 pub const PEER_ADDRESS: &str = "peer.address";
 /// Database name, the last fallback for a remote service.
 pub const DB_NAME: &str = "db.name";
+/// Database name (current conventions).
+pub const DB_NAMESPACE: &str = "db.namespace";
+/// Database system (old conventions).
+pub const DB_SYSTEM: &str = "db.system";
+/// Database system (current conventions).
+pub const DB_SYSTEM_NAME: &str = "db.system.name";
 /// Local IP in Zipkin's translator.
 pub const NET_HOST_IP: &str = "net.host.ip";
 /// Local port in Zipkin's translator.

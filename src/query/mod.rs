@@ -8,7 +8,7 @@ pub mod zipkin;
 
 use std::sync::Arc;
 
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -121,13 +121,27 @@ impl QueryState {
     }
 }
 
-/// `GET /metrics`: Prometheus exposition of tracehound's own figures.
+/// `GET /metrics`: Prometheus exposition of tracehound's own figures, then the span metrics and
+/// service-graph metrics (empty families when statistics are off).
 pub fn metrics_router(state: QueryState) -> Router {
     Router::new().route(
         "/metrics",
-        get(move || {
-            let body = state.telemetry.render_prometheus();
-            async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response() }
+        get(move || async move {
+            let rendered = tokio::task::spawn_blocking(move || {
+                let mut body = state.telemetry.render_prometheus();
+                state.stats.render_prometheus(&mut body);
+                body
+            })
+            .await;
+            match rendered {
+                Ok(body) => {
+                    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "rendering /metrics failed");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }
+            }
         }),
     )
 }

@@ -12,13 +12,17 @@
 //! to [`OVERFLOW_OPERATION`] and are counted), and at most `max_services` services (spans of more
 //! are not counted and are reported as dropped). Shard accumulators apply the same caps, so a
 //! burst of distinct names within one minute cannot grow them either.
+//!
+//! Alongside, the same absorption feeds the cumulative span metrics and service-graph metrics
+//! served on `/metrics` ([`super::prometheus`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use rustc_hash::FxHashMap;
-
+use super::prometheus::ConnectorMetrics;
 use super::series::{Bucket, Resolution, TimeSeries};
+use super::shard::ByKind;
+pub use super::shard::{ShardMinute, ShardStats, SpanSample};
 use crate::model::SpanKind;
 use crate::telemetry::Telemetry;
 
@@ -28,7 +32,7 @@ pub const OVERFLOW_OPERATION: &str = "__overflow__";
 /// Span kinds in a fixed order, for per-kind arrays.
 pub const KINDS: [SpanKind; 6] = SpanKind::ALL;
 
-fn kind_index(kind: SpanKind) -> usize {
+pub(crate) fn kind_index(kind: SpanKind) -> usize {
     // OTLP's numbering is 0..=5 in `SpanKind::ALL`'s order.
     kind.to_otlp() as usize
 }
@@ -44,6 +48,8 @@ pub struct StatsSettings {
     pub max_operations_per_service: usize,
     /// Bucket sizes and retention.
     pub resolution: Resolution,
+    /// Series per family of the Prometheus span metrics and service-graph metrics.
+    pub max_metric_series: usize,
 }
 
 impl Default for StatsSettings {
@@ -53,147 +59,13 @@ impl Default for StatsSettings {
             max_services: 10_000,
             max_operations_per_service: 1_000,
             resolution: Resolution::default(),
+            max_metric_series: 10_000,
         }
     }
-}
-
-/// Buckets of one service (or operation) split by span kind.
-type ByKind<T> = [Option<T>; 6];
-
-/// One service's accumulators for one minute.
-#[derive(Debug, Default)]
-struct ServiceMinute {
-    kinds: ByKind<Bucket>,
-    operations: FxHashMap<Box<str>, ByKind<Bucket>>,
-    /// Whole-trace durations by root operation.
-    roots: FxHashMap<Box<str>, Bucket>,
-}
-
-/// A service-graph edge: calls from one service to another.
-pub type EdgeKey = (Box<str>, Box<str>);
-
-/// What one assembler shard counted in one minute.
-#[derive(Debug, Default)]
-pub struct ShardMinute {
-    minute: u64,
-    // FxHash: these maps are looked up for every span on the ingest path.
-    services: FxHashMap<Box<str>, ServiceMinute>,
-    /// Service-graph edges (caller, callee) with the callee spans' calls, errors and latencies.
-    edges: FxHashMap<EdgeKey, Bucket>,
-    spans_dropped: u64,
-    operations_overflowed: u64,
-}
-
-impl ShardMinute {
-    fn is_empty(&self) -> bool {
-        self.services.is_empty() && self.edges.is_empty() && self.spans_dropped == 0
-    }
-}
-
-/// What the statistics count of one span.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpanSample<'a> {
-    /// The span's service.
-    pub service: &'a str,
-    /// Its operation (span name).
-    pub operation: &'a str,
-    /// Its kind.
-    pub kind: SpanKind,
-    /// Its duration.
-    pub nanos: u64,
-    /// Whether its status is an error.
-    pub error: bool,
-}
-
-/// The statistics an assembler shard accumulates between two absorptions.
-#[derive(Debug, Default)]
-pub struct ShardStats {
-    current: ShardMinute,
-    /// Minutes that ended before the last absorption.
-    closed: Vec<ShardMinute>,
-}
-
-impl ShardStats {
-    fn minute_for(&mut self, minute: u64) -> &mut ShardMinute {
-        if minute != self.current.minute {
-            let ended = std::mem::replace(&mut self.current, ShardMinute { minute, ..ShardMinute::default() });
-            if !ended.is_empty() {
-                self.closed.push(ended);
-            }
-        }
-        &mut self.current
-    }
-
-    /// Counts one span received in `minute`.
-    pub fn record_span(&mut self, settings: &StatsSettings, minute: u64, span: SpanSample<'_>) {
-        let SpanSample { service, operation, kind, nanos, error } = span;
-        let acc = self.minute_for(minute);
-        let Some(svc) = service_entry(acc, service, settings.max_services) else {
-            acc.spans_dropped += 1;
-            return;
-        };
-        let k = kind_index(kind);
-        svc.kinds[k].get_or_insert_with(Bucket::default).record(nanos, error);
-        let (ops, overflowed) = operation_entry(&mut svc.operations, operation, settings.max_operations_per_service);
-        ops[k].get_or_insert_with(Bucket::default).record(nanos, error);
-        acc.operations_overflowed += u64::from(overflowed);
-    }
-
-    /// Counts one completed trace rooted at `service`/`operation`, lasting `nanos`.
-    pub fn record_trace(
-        &mut self,
-        settings: &StatsSettings,
-        minute: u64,
-        service: &str,
-        operation: &str,
-        nanos: u64,
-        error: bool,
-    ) {
-        let acc = self.minute_for(minute);
-        let Some(svc) = service_entry(acc, service, settings.max_services) else {
-            acc.spans_dropped += 1;
-            return;
-        };
-        let cap = settings.max_operations_per_service;
-        let name =
-            if svc.roots.contains_key(operation) || svc.roots.len() + 1 < cap { operation } else { OVERFLOW_OPERATION };
-        match svc.roots.get_mut(name) {
-            Some(bucket) => bucket.record(nanos, error),
-            None => svc.roots.entry(name.into()).or_default().record(nanos, error),
-        }
-    }
-
-    /// Counts one call from `caller` to `callee`: the callee span's duration and outcome.
-    pub fn record_edge(&mut self, minute: u64, caller: &str, callee: &str, nanos: u64, error: bool) {
-        let acc = self.minute_for(minute);
-        let key: EdgeKey = (caller.into(), callee.into());
-        acc.edges.entry(key).or_default().record(nanos, error);
-    }
-
-    /// Everything counted so far, leaving the accumulators empty.
-    pub fn take(&mut self) -> Vec<ShardMinute> {
-        let mut minutes = std::mem::take(&mut self.closed);
-        let minute = self.current.minute;
-        let current = std::mem::replace(&mut self.current, ShardMinute { minute, ..ShardMinute::default() });
-        if !current.is_empty() {
-            minutes.push(current);
-        }
-        minutes
-    }
-}
-
-fn service_entry<'a>(acc: &'a mut ShardMinute, service: &str, max_services: usize) -> Option<&'a mut ServiceMinute> {
-    if !acc.services.contains_key(service) {
-        if acc.services.len() >= max_services {
-            return None;
-        }
-        acc.services.insert(service.into(), ServiceMinute::default());
-    }
-    acc.services.get_mut(service)
 }
 
 /// The entry for `operation`, or the overflow entry once the cap is reached; true when it overflowed.
-fn operation_entry<'a, T: Default, S: std::hash::BuildHasher>(
+pub(crate) fn operation_entry<'a, T: Default, S: std::hash::BuildHasher>(
     operations: &'a mut HashMap<Box<str>, T, S>,
     operation: &str,
     cap: usize,
@@ -216,6 +88,9 @@ fn operation_entry<'a, T: Default, S: std::hash::BuildHasher>(
     }
 }
 
+/// Caller and callee of a service-graph edge.
+type ServicePair = (Box<str>, Box<str>);
+
 /// A service's long-lived series.
 #[derive(Debug, Default)]
 struct ServiceSeries {
@@ -229,7 +104,9 @@ struct ServiceSeries {
 pub struct Stats {
     settings: StatsSettings,
     services: Mutex<HashMap<Box<str>, ServiceSeries>>,
-    edges: Mutex<HashMap<EdgeKey, TimeSeries>>,
+    /// Service-graph edges (caller, callee) whatever their connection type.
+    edges: Mutex<HashMap<ServicePair, TimeSeries>>,
+    metrics: Mutex<ConnectorMetrics>,
 }
 
 /// Calls between two services over a window.
@@ -268,7 +145,12 @@ pub struct Summary {
 impl Stats {
     /// Empty statistics.
     pub fn new(settings: StatsSettings) -> Self {
-        Self { settings, services: Mutex::new(HashMap::new()), edges: Mutex::new(HashMap::new()) }
+        Self {
+            settings,
+            services: Mutex::new(HashMap::new()),
+            edges: Mutex::new(HashMap::new()),
+            metrics: Mutex::new(ConnectorMetrics::new(settings.max_metric_series)),
+        }
     }
 
     /// The settings in force.
@@ -286,15 +168,20 @@ impl Stats {
         let cap = self.settings.max_operations_per_service;
         let mut services = self.lock();
         let mut edges = self.edges.lock().unwrap_or_else(|p| p.into_inner());
+        let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
         // At most one edge per ordered pair of tracked services.
         let max_edges = self.settings.max_services.saturating_mul(self.settings.max_services).min(100_000);
         for acc in minutes {
-            for (key, bucket) in acc.edges {
+            for ((caller, callee, connection), edge) in acc.edges {
+                if !metrics.add_edge(&caller, &callee, connection, &edge.calls, now_minute) {
+                    telemetry.stats_graph_calls_overflowed.add(edge.calls.requests);
+                }
+                let key = (caller, callee);
                 if !edges.contains_key(&key) && edges.len() >= max_edges {
-                    telemetry.stats_spans_dropped.add(bucket.calls);
+                    telemetry.stats_spans_dropped.add(edge.bucket.calls);
                     continue;
                 }
-                edges.entry(key).or_default().add(acc.minute, &bucket, resolution, now_minute);
+                edges.entry(key).or_default().add(acc.minute, &edge.bucket, resolution, now_minute);
             }
             telemetry.stats_spans_dropped.add(acc.spans_dropped);
             telemetry.stats_operations_overflowed.add(acc.operations_overflowed);
@@ -315,12 +202,18 @@ impl Stats {
                             .add(acc.minute, bucket, resolution, now_minute);
                     }
                 }
-                for (operation, kinds) in minute.operations {
+                for (operation, op) in minute.operations {
                     let (ops, overflowed) = operation_entry(&mut series.operations, &operation, cap);
                     if overflowed {
-                        telemetry.stats_operations_overflowed.add(kinds.iter().flatten().map(|b| b.calls).sum());
+                        telemetry.stats_operations_overflowed.add(op.calls());
                     }
-                    for (k, bucket) in kinds.iter().enumerate() {
+                    let span_name = if overflowed { OVERFLOW_OPERATION } else { &*operation };
+                    for (kind, status, hist) in op.histograms() {
+                        if !metrics.add_spans(&name, span_name, kind, status, hist, now_minute) {
+                            telemetry.stats_span_metrics_overflowed.add(hist.count());
+                        }
+                    }
+                    for (k, bucket) in op.kinds.iter().enumerate() {
                         if let Some(bucket) = bucket {
                             ops[k]
                                 .get_or_insert_with(TimeSeries::default)
@@ -339,6 +232,8 @@ impl Stats {
     /// Ages every series to `now_minute`, dropping services with nothing left.
     pub fn age(&self, now_minute: u64) {
         let resolution = self.settings.resolution;
+        let oldest = now_minute.saturating_sub(resolution.retention_minutes);
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).expire(oldest);
         self.edges.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, s| {
             s.age(resolution, now_minute);
             !s.is_empty()
@@ -472,6 +367,11 @@ impl Stats {
             .collect();
         out.sort_by(|a, b| (&a.caller, &a.callee).cmp(&(&b.caller, &b.callee)));
         out
+    }
+
+    /// Appends the span metrics and service-graph metrics in Prometheus text format to `out`.
+    pub fn render_prometheus(&self, out: &mut String) {
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).render(out);
     }
 
     /// Heap bytes held by every series, for memory accounting.

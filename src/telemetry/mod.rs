@@ -86,6 +86,10 @@ pub struct Telemetry {
     pub stats_spans_dropped: Counter,
     /// Spans counted under a service's overflow operation because its operation limit was reached.
     pub stats_operations_overflowed: Counter,
+    /// Spans counted in the span metrics' overflow series because of the series limit.
+    pub stats_span_metrics_overflowed: Counter,
+    /// Calls counted in the service-graph metrics' overflow series because of the series limit.
+    pub stats_graph_calls_overflowed: Counter,
 }
 
 impl Telemetry {
@@ -122,7 +126,7 @@ impl Telemetry {
                 let _ = writeln!(out, "{name}{{receiver=\"{}\",reason=\"{}\"}} {value}", kind.label(), reason.label());
             }
         }
-        let singles: [(&str, &str, &str, i64); 11] = [
+        let singles: [(&str, &str, &str, i64); 13] = [
             (
                 "tracehound_pipeline_spans_queued",
                 "Spans in the ingest pipeline.",
@@ -178,6 +182,18 @@ impl Telemetry {
                 "Spans counted under __overflow__ because of the per-service operation limit.",
                 "counter",
                 self.stats_operations_overflowed.get() as i64,
+            ),
+            (
+                "tracehound_stats_span_metrics_overflowed_total",
+                "Spans counted in the span metrics' otel_metric_overflow series because of the series limit.",
+                "counter",
+                self.stats_span_metrics_overflowed.get() as i64,
+            ),
+            (
+                "tracehound_stats_service_graph_overflowed_total",
+                "Calls counted in the service-graph metrics' otel_metric_overflow series because of the series limit.",
+                "counter",
+                self.stats_graph_calls_overflowed.get() as i64,
             ),
         ];
         for (name, help, kind, value) in singles {

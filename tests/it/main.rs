@@ -14,6 +14,7 @@ mod otlp_http;
 mod query_jaeger;
 mod query_zipkin;
 mod sdk_python;
+mod span_metrics;
 mod stats_accuracy;
 mod stats_api;
 mod zipkin_ingest;

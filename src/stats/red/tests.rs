@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::StatusCode;
 
 fn settings(max_ops: usize) -> StatsSettings {
     StatsSettings { max_operations_per_service: max_ops, ..StatsSettings::default() }
@@ -17,19 +18,25 @@ fn spans_are_counted_per_service_operation_and_kind() {
                 operation: "GET /a",
                 kind: SpanKind::Server,
                 nanos: 1_000_000 * (i + 1),
-                error: i == 0,
+                status: if i == 0 { StatusCode::Error } else { StatusCode::Unset },
             },
         );
     }
     shard.record_span(
         &s,
         5,
-        SpanSample { service: "api", operation: "GET /a", kind: SpanKind::Client, nanos: 7, error: false },
+        SpanSample { service: "api", operation: "GET /a", kind: SpanKind::Client, nanos: 7, status: StatusCode::Unset },
     );
     shard.record_span(
         &s,
         6,
-        SpanSample { service: "api", operation: "GET /b", kind: SpanKind::Server, nanos: 2_000_000, error: false },
+        SpanSample {
+            service: "api",
+            operation: "GET /b",
+            kind: SpanKind::Server,
+            nanos: 2_000_000,
+            status: StatusCode::Unset,
+        },
     );
     let stats = Stats::new(s);
     let telemetry = Telemetry::default();
@@ -56,7 +63,7 @@ fn operations_beyond_the_cap_go_to_overflow_and_are_counted() {
         shard.record_span(
             &s,
             1,
-            SpanSample { service: "svc", operation: op, kind: SpanKind::Server, nanos: 10, error: false },
+            SpanSample { service: "svc", operation: op, kind: SpanKind::Server, nanos: 10, status: StatusCode::Unset },
         );
     }
     let stats = Stats::new(s);
@@ -76,12 +83,12 @@ fn services_beyond_the_cap_are_dropped_and_counted() {
     shard.record_span(
         &s,
         1,
-        SpanSample { service: "one", operation: "op", kind: SpanKind::Server, nanos: 10, error: false },
+        SpanSample { service: "one", operation: "op", kind: SpanKind::Server, nanos: 10, status: StatusCode::Unset },
     );
     shard.record_span(
         &s,
         1,
-        SpanSample { service: "two", operation: "op", kind: SpanKind::Server, nanos: 10, error: false },
+        SpanSample { service: "two", operation: "op", kind: SpanKind::Server, nanos: 10, status: StatusCode::Unset },
     );
     let stats = Stats::new(s);
     let telemetry = Telemetry::default();
@@ -97,17 +104,17 @@ fn shards_merge_into_one_series_and_minutes_stay_apart() {
     a.record_span(
         &s,
         10,
-        SpanSample { service: "svc", operation: "op", kind: SpanKind::Server, nanos: 100, error: false },
+        SpanSample { service: "svc", operation: "op", kind: SpanKind::Server, nanos: 100, status: StatusCode::Unset },
     );
     a.record_span(
         &s,
         11,
-        SpanSample { service: "svc", operation: "op", kind: SpanKind::Server, nanos: 100, error: true },
+        SpanSample { service: "svc", operation: "op", kind: SpanKind::Server, nanos: 100, status: StatusCode::Error },
     );
     b.record_span(
         &s,
         11,
-        SpanSample { service: "svc", operation: "op", kind: SpanKind::Server, nanos: 300, error: false },
+        SpanSample { service: "svc", operation: "op", kind: SpanKind::Server, nanos: 300, status: StatusCode::Unset },
     );
     let stats = Stats::new(s);
     let telemetry = Telemetry::default();
@@ -142,7 +149,7 @@ fn aging_drops_services_past_the_retention() {
     shard.record_span(
         &s,
         0,
-        SpanSample { service: "old", operation: "op", kind: SpanKind::Server, nanos: 1, error: false },
+        SpanSample { service: "old", operation: "op", kind: SpanKind::Server, nanos: 1, status: StatusCode::Unset },
     );
     let stats = Stats::new(s);
     stats.absorb(shard.take(), 0, &Telemetry::default());
@@ -150,4 +157,30 @@ fn aging_drops_services_past_the_retention() {
     assert_eq!(stats.services(), ["old"]);
     stats.age(10);
     assert!(stats.services().is_empty());
+}
+
+#[test]
+fn span_metrics_split_by_status_and_name_overflowed_operations_as_the_series_do() {
+    let s = settings(3);
+    let mut shard = ShardStats::default();
+    for (op, status) in
+        [("a", StatusCode::Ok), ("a", StatusCode::Error), ("b", StatusCode::Unset), ("c", StatusCode::Unset)]
+    {
+        shard.record_span(
+            &s,
+            1,
+            SpanSample { service: "svc", operation: op, kind: SpanKind::Server, nanos: 5, status },
+        );
+    }
+    let stats = Stats::new(s);
+    stats.absorb(shard.take(), 1, &Telemetry::default());
+    let mut text = String::new();
+    stats.render_prometheus(&mut text);
+    let calls: Vec<&str> = text.lines().filter(|l| l.starts_with("traces_span_metrics_calls_total{")).collect();
+    let series = |op: &str, status: &str| {
+        format!(
+            "traces_span_metrics_calls_total{{service_name=\"svc\",span_name=\"{op}\",span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_{status}\"}} 1"
+        )
+    };
+    assert_eq!(calls, [series("__overflow__", "UNSET"), series("a", "OK"), series("a", "ERROR"), series("b", "UNSET")]);
 }

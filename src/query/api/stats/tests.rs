@@ -1,5 +1,8 @@
 use super::*;
+use crate::model::StatusCode;
+use crate::stats::prometheus::ConnectionType;
 use crate::stats::red::{ShardStats, SpanSample, StatsSettings};
+use crate::stats::service_graph::Call;
 use crate::telemetry::Telemetry;
 
 /// 30 s into minute `NOW_MINUTE`.
@@ -28,7 +31,7 @@ fn stats() -> Stats {
                 operation: "GET /items",
                 kind: SpanKind::Server,
                 nanos: 100 * MS,
-                error: i == 0,
+                status: if i == 0 { StatusCode::Error } else { StatusCode::Unset },
             },
         );
     }
@@ -41,7 +44,7 @@ fn stats() -> Stats {
                 operation: "GET /items",
                 kind: SpanKind::Server,
                 nanos: 40 * MS,
-                error: false,
+                status: StatusCode::Unset,
             },
         );
     }
@@ -54,7 +57,7 @@ fn stats() -> Stats {
                 operation: "GET /items",
                 kind: SpanKind::Server,
                 nanos: 20 * MS,
-                error: false,
+                status: StatusCode::Unset,
             },
         );
     }
@@ -62,11 +65,25 @@ fn stats() -> Stats {
         shard.record_span(
             &settings,
             NOW_MINUTE,
-            SpanSample { service: "web", operation: "call api", kind: SpanKind::Client, nanos: 150 * MS, error: false },
+            SpanSample {
+                service: "web",
+                operation: "call api",
+                kind: SpanKind::Client,
+                nanos: 150 * MS,
+                status: StatusCode::Unset,
+            },
         );
     }
     shard.record_trace(&settings, NOW_MINUTE, "web", "GET /", 200 * MS, false);
-    shard.record_edge(NOW_MINUTE, "web", "api", 100 * MS, true);
+    let call = Call {
+        caller: "web",
+        callee: "api",
+        connection: ConnectionType::Direct,
+        server_nanos: 100 * MS,
+        client_nanos: 150 * MS,
+        error: true,
+    };
+    shard.record_edge(NOW_MINUTE, &call);
     let stats = Stats::new(settings);
     stats.absorb(shard.take(), NOW_MINUTE, &Telemetry::default());
     stats

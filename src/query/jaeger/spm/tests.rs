@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::StatusCode;
 use crate::stats::red::{ShardStats, SpanSample, StatsSettings};
 use crate::telemetry::Telemetry;
 
@@ -80,25 +81,49 @@ fn stats() -> Stats {
         shard.record_span(
             &settings,
             NOW_MINUTE - 2,
-            SpanSample { service: "api", operation: "GET /a", kind: SpanKind::Server, nanos: 100 * MS, error: i < 2 },
+            SpanSample {
+                service: "api",
+                operation: "GET /a",
+                kind: SpanKind::Server,
+                nanos: 100 * MS,
+                status: if i < 2 { StatusCode::Error } else { StatusCode::Unset },
+            },
         );
     }
     for _ in 0..3 {
         shard.record_span(
             &settings,
             NOW_MINUTE,
-            SpanSample { service: "api", operation: "GET /a", kind: SpanKind::Server, nanos: 10 * MS, error: false },
+            SpanSample {
+                service: "api",
+                operation: "GET /a",
+                kind: SpanKind::Server,
+                nanos: 10 * MS,
+                status: StatusCode::Unset,
+            },
         );
     }
     shard.record_span(
         &settings,
         NOW_MINUTE,
-        SpanSample { service: "api", operation: "GET /b", kind: SpanKind::Client, nanos: 5 * MS, error: false },
+        SpanSample {
+            service: "api",
+            operation: "GET /b",
+            kind: SpanKind::Client,
+            nanos: 5 * MS,
+            status: StatusCode::Unset,
+        },
     );
     shard.record_span(
         &settings,
         NOW_MINUTE - 600,
-        SpanSample { service: "web", operation: "GET /", kind: SpanKind::Server, nanos: 5 * MS, error: false },
+        SpanSample {
+            service: "web",
+            operation: "GET /",
+            kind: SpanKind::Server,
+            nanos: 5 * MS,
+            status: StatusCode::Unset,
+        },
     );
     let stats = Stats::new(settings);
     stats.absorb(shard.take(), NOW_MINUTE, &Telemetry::default());

@@ -1,11 +1,17 @@
-//! The in-memory store: traces in lock shards keyed by trace id, bounded by a byte budget that
+//! The in-memory store: traces in lock shards keyed by trace id, bounded by one byte budget that
 //! evicts the oldest-arrived traces first, plus a small name index for services and operations.
 //!
-//! Invariants: every stored trace has exactly one entry in its shard's arrival queue; a shard's
-//! `bytes` is the sum of its traces' estimated sizes; each shard keeps `bytes` within its share of
-//! the budget after every write.
+//! The budget and the arrival order are global, not per shard, so one trace may take as much of
+//! the budget as it needs (a 100,000-span trace is far larger than a shard's share would be).
+//!
+//! Invariants: every stored trace has exactly one entry in the arrival queue, pushed once its
+//! first spans are in its shard; `bytes` is the sum of the stored traces' estimated sizes; after
+//! every write, that writer evicts oldest-first until `bytes` is within the budget (so the store
+//! exceeds it by at most the writes in progress). A shard lock and the arrival lock are never held
+//! together.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::config::MemoryStoreSettings;
@@ -18,6 +24,10 @@ use super::{Operation, Store, StoreError};
 /// Traces kept in memory, bounded by bytes.
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
+    /// Trace ids in the order their first spans arrived.
+    arrival: Mutex<VecDeque<TraceId>>,
+    /// Estimated bytes of every stored trace.
+    bytes: AtomicUsize,
     names: RwLock<NameIndex>,
     settings: MemoryStoreSettings,
     telemetry: Arc<Telemetry>,
@@ -26,8 +36,6 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Shard {
     traces: HashMap<TraceId, StoredTrace>,
-    arrival: VecDeque<TraceId>,
-    bytes: usize,
 }
 
 struct StoredTrace {
@@ -71,7 +79,14 @@ impl MemoryStore {
     /// An empty store with these limits, reporting into `telemetry`.
     pub fn new(settings: MemoryStoreSettings, telemetry: Arc<Telemetry>) -> Self {
         let shards = (0..settings.shards.get()).map(|_| Mutex::new(Shard::default())).collect();
-        Self { shards, names: RwLock::new(NameIndex::default()), settings, telemetry }
+        Self {
+            shards,
+            arrival: Mutex::new(VecDeque::new()),
+            bytes: AtomicUsize::new(0),
+            names: RwLock::new(NameIndex::default()),
+            settings,
+            telemetry,
+        }
     }
 
     fn shard_index(&self, id: &TraceId) -> usize {
@@ -85,8 +100,27 @@ impl MemoryStore {
         self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn shard_budget(&self) -> usize {
-        self.settings.max_bytes / self.shards.len()
+    fn arrival(&self) -> MutexGuard<'_, VecDeque<TraceId>> {
+        self.arrival.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Evicts whole traces, oldest arrival first, until the store is within its budget; returns
+    /// what it evicted as (traces, spans, bytes).
+    fn evict_to_budget(&self) -> (usize, usize, usize) {
+        let (mut traces, mut spans, mut bytes) = (0, 0, 0);
+        while self.bytes.load(Ordering::Relaxed) > self.settings.max_bytes {
+            let Some(oldest) = self.arrival().pop_front() else { break };
+            let gone = self.lock(self.shard_index(&oldest)).traces.remove(&oldest);
+            // Freed here, after the shard's lock is released: freeing thousands of spans is the
+            // slowest part of a write, and other writers and queries need the shard.
+            if let Some(gone) = gone {
+                self.bytes.fetch_sub(gone.bytes, Ordering::Relaxed);
+                traces += 1;
+                spans += gone.spans.len();
+                bytes += gone.bytes;
+            }
+        }
+        (traces, spans, bytes)
     }
 
     fn index_names(&self, records: &[SpanRecord]) {
@@ -143,50 +177,38 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError> {
         self.index_names(&records);
-        let budget = self.shard_budget();
         let mut by_shard: Vec<Vec<SpanRecord>> = (0..self.shards.len()).map(|_| Vec::new()).collect();
         for r in records {
             let i = self.shard_index(&r.span.trace_id);
             by_shard[i].push(r);
         }
-        let (mut added_bytes, mut evicted_bytes) = (0usize, 0usize);
-        let (mut added_traces, mut evicted_traces, mut evicted_spans) = (0usize, 0usize, 0usize);
-        // Evicted traces are freed after their shard's lock is released: freeing thousands of
-        // spans is the slowest part of a write, and other writers and queries need the shard.
-        let mut evicted: Vec<StoredTrace> = Vec::new();
+        let mut added_bytes = 0usize;
+        let mut new_traces: Vec<TraceId> = Vec::new();
         for (i, records) in by_shard.into_iter().enumerate().filter(|(_, v)| !v.is_empty()) {
             let mut shard = self.lock(i);
+            let mut shard_added = 0usize;
             for r in records {
                 let bytes = r.estimated_bytes();
                 let start = r.span.start;
                 let trace_id = r.span.trace_id;
-                let shard = &mut *shard;
                 let trace = shard.traces.entry(trace_id).or_insert_with(|| {
-                    shard.arrival.push_back(trace_id);
-                    added_traces += 1;
+                    new_traces.push(trace_id);
                     StoredTrace { spans: Vec::new(), bytes: 0, first_start: start, last_start: start }
                 });
                 trace.spans.push(Arc::new(r));
                 trace.bytes += bytes;
                 trace.first_start = trace.first_start.min(start);
                 trace.last_start = trace.last_start.max(start);
-                shard.bytes += bytes;
-                added_bytes += bytes;
+                shard_added += bytes;
             }
-            // Evict whole traces, oldest arrival first, until the shard is within its budget.
-            while shard.bytes > budget {
-                let Some(oldest) = shard.arrival.pop_front() else { break };
-                if let Some(gone) = shard.traces.remove(&oldest) {
-                    shard.bytes -= gone.bytes;
-                    evicted_bytes += gone.bytes;
-                    evicted_traces += 1;
-                    evicted_spans += gone.spans.len();
-                    evicted.push(gone);
-                }
-            }
-            drop(shard);
-            evicted.clear();
+            // Counted before the lock is released, so an eviction of this trace (which takes the
+            // same lock) always subtracts bytes already added.
+            self.bytes.fetch_add(shard_added, Ordering::Relaxed);
+            added_bytes += shard_added;
         }
+        let added_traces = new_traces.len();
+        self.arrival().extend(new_traces);
+        let (evicted_traces, evicted_spans, evicted_bytes) = self.evict_to_budget();
         let t = &self.telemetry;
         t.store_bytes.add(added_bytes as i64 - evicted_bytes as i64);
         t.store_traces.add(added_traces as i64 - evicted_traces as i64);

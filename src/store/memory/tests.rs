@@ -6,10 +6,14 @@ use crate::model::AnyValue;
 use crate::testkit::{trace_id, SpanBuilder, BASE_TIME};
 
 fn store(max_bytes: usize) -> MemoryStore {
+    sharded_store(max_bytes, 1)
+}
+
+fn sharded_store(max_bytes: usize, shards: usize) -> MemoryStore {
     MemoryStore::new(
         MemoryStoreSettings {
             max_bytes,
-            shards: NonZeroUsize::new(1).unwrap(),
+            shards: NonZeroUsize::new(shards).unwrap(),
             max_services: 3,
             max_operations_per_service: 2,
         },
@@ -91,4 +95,49 @@ fn name_index_limits_are_enforced_and_counted() {
     // The spans themselves are still stored and searchable.
     let q = TraceQuery { service: Some("d".into()), rule: MatchRule::SingleSpan, ..TraceQuery::default() };
     assert_eq!(s.find_traces(&q).unwrap().len(), 1);
+}
+
+#[test]
+fn one_trace_may_use_the_whole_budget_whatever_the_shard_count() {
+    let one = SpanBuilder::new("svc", "op", 1, 1).build().estimated_bytes();
+    // 16 shards, room for 100 spans: one trace of 90 spans is kept whole.
+    let s = sharded_store(one * 100, 16);
+    s.write((1..=90u64).map(|i| SpanBuilder::new("svc", "op", 1, i).build()).collect()).unwrap();
+    assert_eq!(s.trace(trace_id(1)).unwrap().unwrap().spans.len(), 90);
+    assert_eq!(s.telemetry.store_traces_evicted.get(), 0);
+    // The next big trace pushes it out, oldest first.
+    s.write((1..=20u64).map(|i| SpanBuilder::new("svc", "op", 2, i).build()).collect()).unwrap();
+    assert!(s.trace(trace_id(1)).unwrap().is_none());
+    assert_eq!(s.trace(trace_id(2)).unwrap().unwrap().spans.len(), 20);
+    assert_eq!(s.telemetry.store_spans_evicted.get(), 90);
+}
+
+#[test]
+fn concurrent_writers_keep_the_byte_count_exact_and_within_budget() {
+    let one = SpanBuilder::new("svc", "op", 1, 1).build().estimated_bytes();
+    let s = std::sync::Arc::new(sharded_store(one * 50, 4));
+    let writers: Vec<_> = (0..4u128)
+        .map(|w| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for t in 0..200u128 {
+                    // Each trace gets spans in two writes, so traces grow while others are evicted.
+                    let trace = w * 1_000 + t + 1;
+                    s.write(vec![SpanBuilder::new("svc", "op", trace, 1).build()]).unwrap();
+                    s.write(vec![SpanBuilder::new("svc", "op", trace, 2).build()]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let held: usize =
+        s.shards.iter().map(|sh| sh.lock().unwrap().traces.values().map(|t| t.bytes).sum::<usize>()).sum();
+    assert_eq!(s.bytes.load(Ordering::Relaxed), held);
+    assert!(held <= one * 50, "{held} bytes held, budget {}", one * 50);
+    assert_eq!(s.telemetry.store_bytes.get() as usize, held);
+    let queued = s.arrival.lock().unwrap().len();
+    let stored: usize = s.shards.iter().map(|sh| sh.lock().unwrap().traces.len()).sum();
+    assert_eq!(queued, stored, "one arrival entry per stored trace");
 }

@@ -133,7 +133,7 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_ZIPKIN_ADDR", value_name = "[HOST:]PORT")]
     pub zipkin_addr: Option<ListenAddr>,
 
-    /// Query port: Jaeger HTTP API (/api/...) and Prometheus /metrics [default: 16686]
+    /// Query port: the web UI (/), Jaeger HTTP API (/api/...), our REST API (/api/v1/...) and Prometheus /metrics [default: 16686]
     #[arg(long, env = "TRACEHOUND_QUERY_ADDR", value_name = "[HOST:]PORT")]
     pub query_addr: Option<ListenAddr>,
 

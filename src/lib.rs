@@ -1,7 +1,9 @@
 //! tracehound: a distributed tracing collector and query server.
 //!
 //! Data flows one way: wire → [`receiver`] → [`model`] → [`pipeline`] → [`assembler`] → [`store`]
-//! → [`query`] → wire; [`proto`] holds the generated Jaeger and Zipkin protobuf types. [`server`] wires the stages together; [`config`] turns flags into settings.
+//! → [`query`] → wire; [`stats`] computes live percentiles and the service graph on the way;
+//! [`ui`] serves the embedded web UI; [`proto`] holds the generated Jaeger and Zipkin protobuf
+//! types. [`server`] wires the stages together; [`config`] turns flags into settings.
 
 pub mod assembler;
 pub mod config;
@@ -15,3 +17,4 @@ pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod testkit;
+pub mod ui;

@@ -169,7 +169,12 @@ pub async fn start_with_store(
         query,
         crate::query::jaeger::router(state.clone())
             .merge(crate::query::api::router(state.clone()))
-            .merge(crate::query::metrics_router(state)),
+            .merge(crate::query::metrics_router(state))
+            .merge(crate::ui::router())
+            // Responses are gzipped for clients that accept it; the UI's files come gzipped already.
+            // The fastest level: a 100,000-span trace is ~40 MB of JSON, and at the default level
+            // compressing it took longer than sending it uncompressed over a fast network.
+            .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)),
         cancel.clone(),
     ));
 

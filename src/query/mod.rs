@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod jaeger;
+pub mod otlp;
 pub mod zipkin;
 
 use std::sync::Arc;

@@ -203,7 +203,9 @@ async fn openapi_document_parses_and_lists_every_path() {
             "/api/v1/openapi.json",
             "/api/v1/stats/operations",
             "/api/v1/stats/services",
-            "/api/v1/stats/timeseries"
+            "/api/v1/stats/timeseries",
+            "/api/v1/traces",
+            "/api/v1/traces/{traceId}"
         ]
     );
     for (path, item) in paths {

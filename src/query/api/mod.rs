@@ -1,11 +1,12 @@
-//! tracehound's own REST API (`/api/v1/...`, JSON) over the live statistics, and its OpenAPI 3
-//! document generated from the handlers and types by `utoipa`.
+//! tracehound's own REST API (`/api/v1/...`, JSON): traces (OTLP) and trace search, the live
+//! statistics, and its OpenAPI 3 document generated from the handlers and types by `utoipa`.
 //!
 //! Errors are `{"error": "..."}` with the HTTP status: 400 naming the parameter at fault, 404 for
-//! a series with no statistics, 501 when statistics are disabled.
+//! a trace or series that does not exist, 501 when statistics are disabled.
 
 mod params;
 mod stats;
+mod traces;
 pub mod window;
 
 use axum::http::StatusCode;
@@ -33,7 +34,7 @@ pub enum ApiError {
     /// The query string cannot be read, e.g. a parameter is repeated (400).
     #[error("{0}")]
     BadQuery(String),
-    /// The series asked for has no statistics (404).
+    /// The trace or series asked for does not exist (404).
     #[error("{0}")]
     NotFound(String),
     /// Statistics are turned off (501).
@@ -74,12 +75,23 @@ impl IntoResponse for ApiError {
 #[openapi(
     info(
         title = "tracehound API",
-        description = "Live RED statistics (rate, errors, duration) per service, operation, root operation \
-                       and service dependency. Latencies in milliseconds, rates per second, error rates as a \
-                       fraction of calls, times RFC 3339 in UTC."
+        description = "Traces as OTLP and trace search; live RED statistics (rate, errors, duration) per \
+                       service, operation, root operation and service dependency. Latencies in milliseconds, \
+                       rates per second, error rates as a fraction of calls, times RFC 3339 in UTC."
     ),
-    paths(stats::services, stats::operations, stats::timeseries, stats::dependencies, openapi_json),
-    tags((name = "stats", description = "Live statistics, kept for 24 hours: one-minute buckets for the last hour, 15-minute buckets before"))
+    paths(
+        traces::trace,
+        traces::search,
+        stats::services,
+        stats::operations,
+        stats::timeseries,
+        stats::dependencies,
+        openapi_json
+    ),
+    tags(
+        (name = "traces", description = "Stored traces: one trace as OTLP, or a search answered with one summary per trace"),
+        (name = "stats", description = "Live statistics, kept for 24 hours: one-minute buckets for the last hour, 15-minute buckets before")
+    )
 )]
 pub struct ApiDoc;
 
@@ -97,6 +109,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 /// Our API's routes.
 pub fn router(state: QueryState) -> Router {
     Router::new()
+        .route("/api/v1/traces", get(traces::search))
+        .route("/api/v1/traces/{trace_id}", get(traces::trace))
         .route("/api/v1/stats/services", get(stats::services))
         .route("/api/v1/stats/operations", get(stats::operations))
         .route("/api/v1/stats/timeseries", get(stats::timeseries))
@@ -114,6 +128,8 @@ mod tests {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
         for path in [
+            "/api/v1/traces",
+            "/api/v1/traces/{traceId}",
             "/api/v1/stats/services",
             "/api/v1/stats/operations",
             "/api/v1/stats/timeseries",

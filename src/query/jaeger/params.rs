@@ -61,15 +61,9 @@ pub fn parse_trace_id(text: &str) -> Result<TraceId, QueryError> {
 pub fn parse_tags(params: &Params) -> Result<Vec<TagFilter>, QueryError> {
     let mut filters = Vec::new();
     for json in params.all("tags").filter(|v| !v.trim().is_empty()) {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-            .map_err(|e| QueryError::BadRequest(format!("malformed 'tags' parameter: {e}")))?;
-        for (key, value) in object {
-            let value = match value {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            filters.push(TagFilter { key, value: Some(value) });
-        }
+        filters.extend(
+            parse_tags_json(json).map_err(|e| QueryError::BadRequest(format!("malformed 'tags' parameter: {e}")))?,
+        );
     }
     for pair in params.all("tag") {
         let (key, value) = pair.split_once(':').ok_or_else(|| {
@@ -78,6 +72,22 @@ pub fn parse_tags(params: &Params) -> Result<Vec<TagFilter>, QueryError> {
         filters.push(TagFilter { key: key.to_owned(), value: Some(value.to_owned()) });
     }
     Ok(filters)
+}
+
+/// Tag filters from a JSON object of tag keys and values (`{"http.status_code":"500"}`); a
+/// value that is not a string matches its JSON text.
+pub fn parse_tags_json(json: &str) -> Result<Vec<TagFilter>, serde_json::Error> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)?;
+    Ok(object
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            TagFilter { key, value: Some(value) }
+        })
+        .collect())
 }
 
 fn duration_param(params: &Params, key: &str) -> Result<Option<Duration>, QueryError> {

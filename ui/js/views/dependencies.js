@@ -1,51 +1,52 @@
 // The dependencies page: the service graph over a chosen window as a directed graph (callers
-// left, callees right; layout from model/graph-layout.js) with calls and errors on each edge,
-// and the same edges as a table. A node opens its service page.
+// left, callees right; layout, edge routing and label placement from model/graph-layout.js) with
+// calls and errors on each edge, and the same edges as a table. The drawing is scaled to the
+// page's width (down to a legible minimum, then it scrolls sideways). Hovering or focusing a
+// node highlights its edges; a node opens its service page.
 
 import { h, svg, select } from '../dom.js';
 import { fetchDependencies } from '../api.js';
-import { layoutGraph } from '../model/graph-layout.js';
+import { layoutGraph, fitScale } from '../model/graph-layout.js';
 import { formatCount, formatMillis, formatPercent } from '../model/format.js';
 import { assignColors } from '../model/colors.js';
 import { WINDOWS } from './services.js';
 
-const NODE_W = 150;
 const NODE_H = 34;
+const NODE_PAD = 22; // horizontal room around a node's name
+const NODE_MIN_W = 84;
+const LABEL_H = 15;
+const MAX_LABELLED = 60; // more edges than this and labels would bury the graph: the table has them
+const MIN_SCALE = 0.7; // below this, text gets too small: scroll instead
 
-const shorten = (name, max = 20) => (name.length > max ? `${name.slice(0, max - 1)}…` : name);
+const shorten = (name, max = 26) => (name.length > max ? `${name.slice(0, max - 1)}…` : name);
 
-// A smooth path through the layout points, leaving and entering nodes at their sides.
-function edgePath(points, reversedPair) {
-  const pts = points.map(([x, y]) => [x, y]);
-  const [sx, sy] = pts[0];
-  const [tx, ty] = pts.at(-1);
-  const forward = tx >= sx;
-  pts[0] = [sx + (forward ? NODE_W / 2 : -NODE_W / 2), sy + (reversedPair ? 6 : 0)];
-  pts[pts.length - 1] = [tx + (forward ? -NODE_W / 2 - 4 : NODE_W / 2 + 4), ty + (reversedPair ? 6 : 0)];
-  let d = `M${pts[0][0]},${pts[0][1]}`;
-  for (let i = 1; i < pts.length; i++) {
-    const [x0, y0] = pts[i - 1];
-    const [x1, y1] = pts[i];
-    const mx = (x0 + x1) / 2;
-    d += ` C${mx},${y0} ${mx},${y1} ${x1},${y1}`;
-  }
-  const mid = pts[Math.floor((pts.length - 1) / 2)];
-  const next = pts[Math.floor((pts.length - 1) / 2) + 1] ?? mid;
-  return { d, label: [(mid[0] + next[0]) / 2, (mid[1] + next[1]) / 2] };
+// Text widths from a canvas in the page's font (no layout needed).
+function textMeasurer(el) {
+  const family = getComputedStyle(el).fontFamily || 'sans-serif';
+  const ctx = document.createElement('canvas').getContext('2d');
+  return (text, font) => {
+    if (!ctx) return text.length * 7;
+    ctx.font = `${font} ${family}`;
+    return ctx.measureText(text).width;
+  };
 }
+
+const edgeText = (d) => `${formatCount(d.calls)} call${d.calls === 1 ? '' : 's'}${d.errors > 0 ? ` · ${formatCount(d.errors)} err` : ''}`;
 
 /** Route /dependencies. */
 export function mountDependencies(ctx) {
   ctx.setTitle('Dependencies');
   const lookback = WINDOWS.some(([k]) => k === ctx.query.get('lookback')) ? ctx.query.get('lookback') : '1h';
   const graph = h('div', { class: 'graph' });
+  const note = h('div', { class: 'muted graph-note' });
   const table = h('div');
   ctx.root.append(h('div', { class: 'page' },
     h('div', { class: 'toolbar-row' }, h('h1', { text: 'Dependencies' }),
       h('label', { class: 'muted' }, 'Window ', select(WINDOWS, lookback, { 'aria-label': 'Window', onchange: (e) => ctx.navigate(`/dependencies?lookback=${e.target.value}`) })),
       h('span', { class: 'muted', text: 'Edges count calls from one service to another in completed traces.' })),
-    graph, table));
+    graph, note, table));
   graph.append(h('div', { class: 'empty', text: 'Loading…' }));
+  let resize = null;
 
   fetchDependencies(lookback, ctx.signal).then((body) => {
     const deps = body.dependencies ?? [];
@@ -54,50 +55,102 @@ export function mountDependencies(ctx) {
       return;
     }
     const edges = deps.map((d) => ({ from: d.caller, to: d.callee, d }));
-    // Layers move closer together to fit the page, down to a gap an edge label fits in; beyond
-    // that the graph scrolls sideways rather than shrinking its text.
-    const opts = { layerGap: NODE_W + 120, rowGap: NODE_H + 44, margin: NODE_W / 2 + 20 };
-    let layout = layoutGraph([], edges, opts);
-    const layers = Math.max(...layout.nodes.map((n) => n.layer)) + 1;
-    const room = (graph.clientWidth || 1200) - 2 * opts.margin;
-    if (layers > 1 && layout.width > room + 2 * opts.margin) {
-      layout = layoutGraph([], edges, { ...opts, layerGap: Math.max(NODE_W + 100, room / (layers - 1)) });
-    }
+    const labelled = deps.length <= MAX_LABELLED;
+    const measure = textMeasurer(graph);
+    const layout = layoutGraph([], edges, {
+      nodeSize: (id) => [Math.max(NODE_MIN_W, Math.ceil(measure(shorten(id), '600 12px')) + NODE_PAD), NODE_H],
+      labelSize: (e) => (labelled ? [Math.ceil(measure(edgeText(e.d), '11px')) + 8, LABEL_H] : null),
+      labelPad: 10,
+      nodeSep: 40,
+      laneSep: 22,
+    });
     const colors = assignColors(layout.nodes.map((n) => n.id));
-    const pairs = new Set(edges.map((e) => `${e.from}\u0000${e.to}`));
     const maxCalls = Math.max(...deps.map((d) => d.calls));
-    const labelled = deps.length <= 40;
-    // Labels only where they can be read.
-    const root = svg('svg', { width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`, role: 'img', 'aria-label': 'Service dependency graph' },
+    const root = svg('svg', { viewBox: `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`, preserveAspectRatio: 'xMidYMin meet', role: 'img', 'aria-label': 'Service dependency graph' },
       svg('defs', {},
-        svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerUnits: 'userSpaceOnUse', markerWidth: '10', markerHeight: '10', orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0L10,5L0,10z' })),
-        svg('marker', { id: 'arrow-err', class: 'err', viewBox: '0 0 10 10', refX: '9', refY: '5', markerUnits: 'userSpaceOnUse', markerWidth: '10', markerHeight: '10', orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0L10,5L0,10z' }))));
-    for (const le of layout.edges) {
+        svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerUnits: 'userSpaceOnUse', markerWidth: '9', markerHeight: '9', orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0L10,5L0,10z' })),
+        svg('marker', { id: 'arrow-err', class: 'err', viewBox: '0 0 10 10', refX: '9', refY: '5', markerUnits: 'userSpaceOnUse', markerWidth: '9', markerHeight: '9', orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0L10,5L0,10z' }))));
+
+    // Paths first, then every label above every path, then the nodes.
+    const edgeLayer = svg('g', { class: 'edges' });
+    const labelLayer = svg('g', { class: 'labels' });
+    const nodeLayer = svg('g', { class: 'nodes' });
+    const byNode = new Map(layout.nodes.map((n) => [n.id, []]));
+    layout.edges.forEach((le) => {
       const { d } = le.edge;
       const err = d.errors > 0;
-      const text = `${formatCount(d.calls)} call${d.calls === 1 ? '' : 's'}${err ? ` · ${formatCount(d.errors)} err` : ''}`;
-      const g = svg('g', { class: err ? 'edge err' : 'edge' }, svg('title', {}, `${d.caller} → ${d.callee}: ${formatCount(d.calls)} calls, ${formatCount(d.errors)} errors, p99 ${formatMillis(d.p99Ms)}`));
-      if (le.self) {
-        const [x, y] = le.points[0];
-        g.append(svg('path', { d: `M${x + 20},${y - NODE_H / 2} C${x + 40},${y - 70} ${x - 40},${y - 70} ${x - 20},${y - NODE_H / 2 - 3}`, 'marker-end': `url(#${err ? 'arrow-err' : 'arrow'})`, 'stroke-width': '1.5' }),
-          svg('text', { x, y: y - 58, 'text-anchor': 'middle' }, text));
-      } else {
-        const both = pairs.has(`${d.callee}\u0000${d.caller}`) && d.caller > d.callee;
-        const { d: path, label } = edgePath(le.points, both);
-        const width = 1 + 3 * Math.log10(1 + (9 * d.calls) / maxCalls);
-        g.append(svg('path', { d: path, 'stroke-width': width.toFixed(2), 'marker-end': `url(#${err ? 'arrow-err' : 'arrow'})` }),
-          labelled ? svg('text', { x: label[0], y: label[1] - 6 + (both ? 14 : 0), 'text-anchor': 'middle' }, text) : null);
+      const cls = err ? 'edge err' : 'edge';
+      const title = `${d.caller} → ${d.callee}: ${formatCount(d.calls)} calls, ${formatCount(d.errors)} errors, p99 ${formatMillis(d.p99Ms)}`;
+      const width = le.self ? 1.5 : 1 + 3 * Math.log10(1 + (9 * d.calls) / maxCalls);
+      const line = svg('g', { class: cls }, svg('title', {}, title),
+        svg('path', { d: le.path, 'stroke-width': width.toFixed(2), 'marker-end': `url(#${err ? 'arrow-err' : 'arrow'})` }),
+        svg('path', { class: 'hit', d: le.path }));
+      edgeLayer.append(line);
+      const parts = [line];
+      if (le.label) {
+        const { x, y, w, h: lh, anchor, moved } = le.label;
+        const lab = svg('g', { class: `${cls} label` }, svg('title', {}, title),
+          moved ? svg('line', { class: 'leader', x1: anchor[0].toFixed(1), y1: anchor[1].toFixed(1), x2: x.toFixed(1), y2: (y + (anchor[1] > y ? lh / 2 : -lh / 2)).toFixed(1) }) : null,
+          svg('rect', { x: (x - w / 2).toFixed(1), y: (y - lh / 2).toFixed(1), width: w.toFixed(1), height: lh, rx: '3' }),
+          svg('text', { x: x.toFixed(1), y: (y + 4).toFixed(1), 'text-anchor': 'middle' }, edgeText(d)));
+        labelLayer.append(lab);
+        parts.push(lab);
       }
-      root.append(g);
-    }
+      const item = { parts, ends: [d.caller, d.callee] };
+      byNode.get(d.caller)?.push(item);
+      if (d.callee !== d.caller) byNode.get(d.callee)?.push(item);
+      for (const p of parts) {
+        p.addEventListener('mouseenter', () => highlight(item.ends, [item]));
+        p.addEventListener('mouseleave', unhighlight);
+      }
+    });
+    const nodeEls = new Map();
     for (const n of layout.nodes) {
-      const a = svg('a', { href: `/services/${encodeURIComponent(n.id)}?lookback=${lookback}`, class: `node c${colors.get(n.id)}` },
+      const a = svg('a', { href: `/services/${encodeURIComponent(n.id)}?lookback=${lookback}`, class: `node c${colors.get(n.id)}`, 'aria-label': `${n.id}: open service` },
         svg('title', {}, n.id),
-        svg('rect', { x: n.x - NODE_W / 2, y: n.y - NODE_H / 2, width: NODE_W, height: NODE_H, rx: '7' }),
+        svg('rect', { x: n.x - n.w / 2, y: n.y - n.h / 2, width: n.w, height: n.h, rx: '7' }),
         svg('text', { x: n.x, y: n.y + 4, 'text-anchor': 'middle' }, shorten(n.id)));
-      root.append(a);
+      const on = () => {
+        const items = byNode.get(n.id) ?? [];
+        highlight([n.id, ...items.flatMap((it) => it.ends)], items);
+      };
+      a.addEventListener('mouseenter', on);
+      a.addEventListener('focus', on);
+      a.addEventListener('mouseleave', unhighlight);
+      a.addEventListener('blur', unhighlight);
+      nodeEls.set(n.id, a);
+      nodeLayer.append(a);
     }
+    const lit = [];
+    function highlight(nodeIds, items) {
+      unhighlight();
+      root.classList.add('focusing');
+      for (const id of nodeIds) lit.push(nodeEls.get(id));
+      for (const it of items) lit.push(...it.parts);
+      for (const el of lit) el?.classList.add('hl');
+    }
+    function unhighlight() {
+      root.classList.remove('focusing');
+      for (const el of lit) el?.classList.remove('hl');
+      lit.length = 0;
+    }
+    root.append(edgeLayer, labelLayer, nodeLayer);
+
+    // Fit the width: the viewBox scales everything, down to MIN_SCALE, then the box scrolls.
+    const fit = () => {
+      const { scale, scrolls } = fitScale(layout.width, graph.clientWidth - 2, { min: MIN_SCALE, max: 1 });
+      root.setAttribute('width', Math.floor(layout.width * scale));
+      root.setAttribute('height', Math.ceil(layout.height * scale));
+      note.textContent = [
+        labelled ? '' : `${formatCount(deps.length)} edges: labels are hidden in the graph; hover an edge for its counts, or see the table.`,
+        scrolls ? 'Scroll sideways for the rest of the graph.' : '',
+      ].filter(Boolean).join(' ');
+    };
     graph.replaceChildren(root);
+    fit();
+    resize = new ResizeObserver(fit);
+    resize.observe(graph);
+
     table.replaceChildren(h('h2', { text: 'Edges' }), h('table', { class: 'grid', 'aria-label': 'Dependencies' },
       h('thead', {}, h('tr', {}, ['Caller', 'Callee', 'Calls', 'Errors', 'p50', 'p99'].map((t, i) => h('th', { class: i > 1 ? 'num' : '', text: t })))),
       h('tbody', {}, deps.map((d) => h('tr', {},
@@ -111,4 +164,5 @@ export function mountDependencies(ctx) {
     if (e.name === 'AbortError') return;
     graph.replaceChildren(h('div', { class: 'banner error', text: `Could not load dependencies: ${e.message}` }));
   });
+  return () => resize?.disconnect();
 }

@@ -343,7 +343,30 @@ async function main() {
     const labels = await page.$$eval('.graph .edge > text', (els) => els.map((e) => e.textContent));
     expect(labels.some((l) => /call/.test(l)), `no edge labels: ${labels}`);
     expect(labels.some((l) => /err/.test(l)), `no error count on an edge: ${labels}`);
+    // Legible: no label over another label or a node, every node inside the box (scaled to fit).
+    const geo = await page.evaluate(() => {
+      const r = (el) => el.getBoundingClientRect();
+      const box = r(document.querySelector('.graph'));
+      return {
+        box: { left: box.left, right: box.right, scroll: document.querySelector('.graph').scrollWidth - document.querySelector('.graph').clientWidth },
+        labels: [...document.querySelectorAll('.graph .edge > text')].map((e) => [r(e), e.textContent]),
+        nodes: [...document.querySelectorAll('.graph .node rect')].map((e) => [r(e), e.parentNode.textContent]),
+      };
+    });
+    const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+    for (let i = 0; i < geo.labels.length; i++) {
+      for (let j = i + 1; j < geo.labels.length; j++) expect(!hit(geo.labels[i][0], geo.labels[j][0]), `labels overlap: ${geo.labels[i][1]} / ${geo.labels[j][1]}`);
+      for (const [n, name] of geo.nodes) expect(!hit(geo.labels[i][0], n), `label ${geo.labels[i][1]} over node ${name}`);
+    }
+    if (geo.box.scroll <= 0) for (const [n, name] of geo.nodes) expect(n.left >= geo.box.left && n.right <= geo.box.right, `node ${name} clipped`);
+    // Hovering a node highlights its edges; clicking it opens the service.
+    const cart = page.locator('.graph a.node[href^="/services/cart?"]');
+    await cart.hover();
+    const lit = await page.$$eval('.graph .edge.hl:not(.label)', (els) => els.length);
+    expect(lit >= 2 && (await page.$('.graph svg.focusing')), `hovering cart lit ${lit} edges`);
     await shot('dependencies');
+    await cart.click();
+    await page.waitForURL(/\/services\/cart/);
   });
 
   await check('a trace file (Jaeger or OTLP JSON) opens without being stored', async () => {

@@ -6,7 +6,7 @@
 
 mod params;
 mod stats;
-mod traces;
+pub mod traces;
 pub mod window;
 
 use axum::http::StatusCode;

@@ -165,12 +165,16 @@ pub struct TraceSummary {
     pub has_root: bool,
     /// Earliest span start, Unix nanoseconds as a decimal string.
     pub start_time_unix_nano: String,
+    /// Latest span end, Unix nanoseconds as a decimal string.
+    pub end_time_unix_nano: String,
     /// Earliest start to latest end, nanoseconds.
     pub duration_nanos: u64,
     /// Spans in the trace.
     pub span_count: usize,
     /// Spans with error status.
     pub error_count: usize,
+    /// Spans whose parent is not in the trace (yet).
+    pub orphan_count: usize,
     /// Span and error counts per service, by name.
     pub services: Vec<ServiceSpans>,
 }
@@ -200,6 +204,9 @@ impl TraceSummary {
         let root = root_of(&trace.spans)?;
         let start = trace.spans.iter().map(|r| r.span.start).min()?;
         let end = trace.spans.iter().map(|r| r.span.end).max()?;
+        let ids: std::collections::HashSet<_> = trace.spans.iter().map(|r| r.span.span_id).collect();
+        let orphan_count =
+            trace.spans.iter().filter(|r| r.span.parent_span_id.is_some_and(|p| !ids.contains(&p))).count();
         let mut services: BTreeMap<&str, ServiceSpans> = BTreeMap::new();
         for record in &trace.spans {
             let name = record.service_name();
@@ -217,9 +224,11 @@ impl TraceSummary {
             root_operation: root.span.name.clone(),
             has_root: root.span.parent_span_id.is_none(),
             start_time_unix_nano: start.0.to_string(),
+            end_time_unix_nano: end.0.to_string(),
             duration_nanos: end.0.saturating_sub(start.0),
             span_count: trace.spans.len(),
             error_count: services.values().map(|s| s.error_count).sum(),
+            orphan_count,
             services: services.into_values().collect(),
         })
     }

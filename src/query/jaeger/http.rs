@@ -1,5 +1,6 @@
 //! Jaeger HTTP query endpoints (`/api/...`) with Jaeger's `{data, total, limit, offset, errors}`
-//! envelope, as Jaeger UI and Grafana's Jaeger data source read them.
+//! envelope, as Jaeger UI and Grafana's Jaeger data source read them; the api_v3 endpoints
+//! (`/api/v3/...`) are routed here too and live in [`super::v3_http`].
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -10,7 +11,7 @@ use serde::Serialize;
 
 use super::json::{trace_to_jaeger, JaegerTrace};
 use super::params::{parse_trace_id, parse_trace_query};
-use super::spm;
+use super::{spm, v3_http};
 use crate::model::{SpanKind, UnixNanos};
 use crate::query::{Params, QueryError, QueryState};
 
@@ -27,6 +28,11 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/metrics/calls", get(spm::calls))
         .route("/api/metrics/errors", get(spm::errors))
         .route("/api/metrics/minstep", get(spm::minstep))
+        .route("/api/v3/services", get(v3_http::services))
+        .route("/api/v3/operations", get(v3_http::operations))
+        .route("/api/v3/traces", get(v3_http::find_traces))
+        .route("/api/v3/traces/{trace_id}", get(v3_http::trace))
+        .route("/api/v3/trace-summaries", get(v3_http::trace_summaries))
         .with_state(state)
 }
 

@@ -1,9 +1,11 @@
-//! The Jaeger HTTP query API that Jaeger UI and Grafana use (port 16686).
+//! The Jaeger HTTP query API that Jaeger UI and Grafana use (port 16686): the legacy `/api/...`
+//! endpoints and api_v3 over HTTP (`/api/v3/...`).
 
 mod http;
 pub mod json;
 pub mod params;
 pub mod proto;
 mod spm;
+mod v3_http;
 
 pub use http::router;

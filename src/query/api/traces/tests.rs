@@ -87,7 +87,8 @@ fn summary_counts_spans_and_errors_per_service_from_the_root() {
     assert_eq!(summary.start_time_unix_nano, start.to_string());
     // From the root's start to the latest end, the overrunning child's.
     assert_eq!(summary.duration_nanos, 61_000);
-    assert_eq!((summary.span_count, summary.error_count), (3, 1));
+    assert_eq!((summary.span_count, summary.error_count, summary.orphan_count), (3, 1, 0));
+    assert_eq!(summary.end_time_unix_nano, (start - 1_000 + 62_000).to_string());
     assert_eq!(
         summary.services,
         [
@@ -107,4 +108,5 @@ fn a_trace_without_its_root_is_summarised_from_its_earliest_span() {
     let trace = Trace { trace_id: spans[0].span.trace_id, spans: spans.into_iter().map(Arc::new).collect() };
     let summary = TraceSummary::of(&trace).unwrap();
     assert_eq!((summary.root_operation.as_str(), summary.has_root), ("early", false));
+    assert_eq!(summary.orphan_count, 2);
 }

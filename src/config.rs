@@ -185,6 +185,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_MAX_OPERATIONS_PER_SERVICE", value_name = "N")]
     pub max_operations_per_service: Option<usize>,
 
+    /// Tag keys whose values Zipkin's autocomplete offers (comma-separated, e.g. `environment,http.method`); values are indexed as spans arrive [default: none]
+    #[arg(long, env = "TRACEHOUND_AUTOCOMPLETE_KEYS", value_name = "KEYS")]
+    pub autocomplete_keys: Option<String>,
+
     /// Time without new spans after which a trace counts as complete [default: 10s]
     #[arg(long, env = "TRACEHOUND_TRACE_IDLE_TIMEOUT", value_name = "DURATION")]
     pub trace_idle_timeout: Option<HumanDuration>,
@@ -281,6 +285,8 @@ pub struct MemoryStoreSettings {
     pub max_services: usize,
     /// Distinct operations indexed per service.
     pub max_operations_per_service: usize,
+    /// Tag keys whose values are indexed for Zipkin's autocomplete.
+    pub autocomplete_keys: Vec<String>,
 }
 
 /// Validated, ready-to-use settings.
@@ -344,6 +350,7 @@ impl Config {
             max_services: self.max_services.or(fallback.max_services),
             max_operations_per_service: self.max_operations_per_service.or(fallback.max_operations_per_service),
             trace_idle_timeout: self.trace_idle_timeout.or(fallback.trace_idle_timeout),
+            autocomplete_keys: self.autocomplete_keys.or(fallback.autocomplete_keys),
             max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
             shards: self.shards.or(fallback.shards),
             stats_retention: self.stats_retention.or(fallback.stats_retention),
@@ -428,6 +435,15 @@ impl Config {
                 shards,
                 max_services: self.max_services.unwrap_or(10_000),
                 max_operations_per_service: self.max_operations_per_service.unwrap_or(10_000),
+                autocomplete_keys: self
+                    .autocomplete_keys
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             },
             log,
         })

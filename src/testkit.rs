@@ -205,6 +205,12 @@ impl crate::store::Store for GatedStore {
     fn remote_services(&self, s: &str) -> Result<Vec<String>, crate::store::StoreError> {
         self.inner.remote_services(s)
     }
+    fn autocomplete_keys(&self) -> Vec<String> {
+        self.inner.autocomplete_keys()
+    }
+    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, crate::store::StoreError> {
+        self.inner.autocomplete_values(key)
+    }
 }
 
 /// A tracehound running in-process on ephemeral loopback ports, stopped when dropped.

@@ -13,6 +13,7 @@ fn assembler(max_traces: usize, idle: Duration) -> (Assembler, Arc<MemoryStore>,
             shards: NonZeroUsize::new(2).unwrap(),
             max_services: 100,
             max_operations_per_service: 100,
+            autocomplete_keys: Vec::new(),
         },
         telemetry.clone(),
     ));

@@ -280,6 +280,11 @@ impl Resource {
         }
     }
 
+    /// The first attribute with this key.
+    pub fn attribute(&self, key: &str) -> Option<&AnyValue> {
+        value::find(&self.attributes, key)
+    }
+
     /// Estimated bytes for memory budgets.
     pub fn estimated_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + value::heap_bytes(&self.attributes)

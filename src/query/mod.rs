@@ -116,6 +116,16 @@ impl QueryState {
         self.blocking(move |s| s.operations(&service, kind)).await
     }
 
+    /// Tag keys offered for autocompletion.
+    pub fn autocomplete_keys(&self) -> Vec<String> {
+        self.store.autocomplete_keys()
+    }
+
+    /// Values seen for an autocomplete key.
+    pub async fn autocomplete_values(&self, key: String) -> Result<Vec<String>, QueryError> {
+        self.blocking(move |s| s.autocomplete_values(&key)).await
+    }
+
     /// Remote services a service called.
     pub async fn remote_services(&self, service: String) -> Result<Vec<String>, QueryError> {
         self.blocking(move |s| s.remote_services(&service)).await

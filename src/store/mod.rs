@@ -46,4 +46,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Remote services a service has called (from `peer.service`), sorted.
     fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Tag keys whose values are indexed for autocompletion.
+    fn autocomplete_keys(&self) -> Vec<String>;
+
+    /// Values seen for an autocomplete key (span or resource attribute), sorted; empty for other keys.
+    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError>;
 }

@@ -92,6 +92,13 @@ async fn several_trace_ids_return_found_traces_and_name_missing_ones() {
     assert_eq!(status, 200);
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     assert_eq!(body["errors"], serde_json::json!([{"msg": "trace not found", "traceID": "abc"}]));
+    // The same as comma-separated ids in the path.
+    let url = format!("http://{}/api/traces/{},{},abc", server.addrs.query, hex(&CHECKOUT), hex(&HEALTH));
+    let (status, body) = get_json(&url).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = body["data"].as_array().unwrap().iter().map(|t| t["traceID"].as_str().unwrap()).collect();
+    assert_eq!(ids, [hex(&CHECKOUT).as_str(), "00f067aa0ba902b7"]);
+    assert_eq!(body["errors"], serde_json::json!([{"msg": "trace not found", "traceID": "abc"}]));
     server.stop().await;
 }
 

@@ -98,3 +98,47 @@ async fn search_honours_zipkin_parameters_and_units() {
     assert_eq!(get_text(&format!("{base}?limit=zero")).await.0, 400);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn trace_many_returns_the_known_traces_and_refuses_fewer_than_two_ids() {
+    let (server, _) = seeded().await;
+    let base = format!("http://{}/api/v2/traceMany", server.addrs.zipkin);
+    // The health trace's 64-bit id, given without its leading zeros and in upper case.
+    let health = hex(&HEALTH).trim_start_matches('0').to_ascii_uppercase();
+    let unknown = "ab".repeat(16);
+    let (status, traces) = get_json(&format!("{base}?traceIds={},{health},{unknown}", hex(&CHECKOUT))).await;
+    assert_eq!(status, 200);
+    let traces = traces.as_array().unwrap();
+    assert_eq!(traces.len(), 2);
+    assert_eq!(traces[0].as_array().unwrap().len(), 3);
+    assert_eq!(traces[1][0]["name"], "GET /health");
+    let (status, none) = get_json(&format!("{base}?traceIds={unknown},{}", "cd".repeat(16))).await;
+    assert_eq!((status, none), (200, serde_json::json!([])));
+    for query in [String::new(), format!("traceIds={}", hex(&CHECKOUT)), format!("traceIds={health},{}", hex(&HEALTH))]
+    {
+        let (status, _, body) = get_text(&format!("{base}?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn autocomplete_offers_the_configured_keys_and_the_values_seen() {
+    let server = tracehound::testkit::TestServer::start_with(|s| {
+        s.store.autocomplete_keys = vec!["http.request.method".into(), "db.system".into()];
+    })
+    .await;
+    export_grpc(server.addrs.otlp_grpc, seed_request(recent_nanos()), false).await.unwrap();
+    let base = format!("http://{}/api/v2", server.addrs.zipkin);
+    let (_, keys) = get_json(&format!("{base}/autocompleteKeys")).await;
+    assert_eq!(keys, serde_json::json!(["http.request.method", "db.system"]));
+    let (_, values) = get_json(&format!("{base}/autocompleteValues?key=db.system")).await;
+    assert_eq!(values, serde_json::json!(["redis"]));
+    let (_, values) = get_json(&format!("{base}/autocompleteValues?key=http.request.method")).await;
+    assert_eq!(values, serde_json::json!(["GET"]));
+    let (_, values) = get_json(&format!("{base}/autocompleteValues?key=peer.service")).await;
+    assert_eq!(values, serde_json::json!([]));
+    let (status, _, _) = get_text(&format!("{base}/autocompleteValues")).await;
+    assert_eq!(status, 400);
+    server.stop().await;
+}

@@ -185,7 +185,12 @@ async fn traces_by_id(state: &QueryState, ids: &[&str]) -> Response {
     Json(Envelope { data, total: 0, limit: 0, offset: 0, errors }).into_response()
 }
 
+/// `/api/traces/{id}`; several comma-separated ids answer as `?traceID=` does.
 async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Response {
+    if id.contains(',') {
+        let ids: Vec<&str> = id.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
+        return traces_by_id(&state, &ids).await;
+    }
     let result = async {
         let trace_id = parse_trace_id(&id)?;
         state.trace(trace_id).await?.ok_or_else(|| QueryError::NotFound(id.clone()))

@@ -28,6 +28,9 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/v2/remoteServices", get(remote_services))
         .route("/api/v2/traces", get(traces))
         .route("/api/v2/trace/{trace_id}", get(trace))
+        .route("/api/v2/traceMany", get(trace_many))
+        .route("/api/v2/autocompleteKeys", get(autocomplete_keys))
+        .route("/api/v2/autocompleteValues", get(autocomplete_values))
         .route("/api/v2/dependencies", get(dependencies))
         .route("/health", get(health))
         .with_state(state);
@@ -230,9 +233,73 @@ async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Respo
     }
 }
 
+/// The ids of `traceIds`: at least two, no id twice (however it is padded or cased), as Zipkin.
+pub fn parse_trace_ids(params: &Params) -> Result<Vec<TraceId>, QueryError> {
+    let text = required(params, "traceIds")?;
+    let mut ids: Vec<TraceId> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = parse_trace_id(part)?;
+        if ids.contains(&id) {
+            return Err(QueryError::BadRequest(format!("redundant trace id {part} in traceIds")));
+        }
+        ids.push(id);
+    }
+    if ids.len() < 2 {
+        return Err(QueryError::BadRequest(
+            "traceIds needs at least two trace ids: use /api/v2/trace/{traceId} for one".into(),
+        ));
+    }
+    Ok(ids)
+}
+
+/// `GET /api/v2/traceMany?traceIds=a,b`: the traces found, in the order asked; unknown ids are skipped.
+async fn trace_many(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let params = Params::parse(raw.as_deref())?;
+        let mut traces = Vec::new();
+        for id in parse_trace_ids(&params)? {
+            if let Some(trace) = state.trace(id).await? {
+                traces.push(trace_to_zipkin(&trace));
+            }
+        }
+        Ok(traces)
+    }
+    .await;
+    match result {
+        Ok(traces) => Json(traces).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+/// `GET /api/v2/autocompleteKeys`: the keys configured with `--autocomplete-keys`.
+async fn autocomplete_keys(State(state): State<QueryState>) -> Response {
+    name_list(state.autocomplete_keys())
+}
+
+/// `GET /api/v2/autocompleteValues?key=`: values seen for one of those keys.
+async fn autocomplete_values(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let params = Params::parse(raw.as_deref())?;
+        let key = required(&params, "key")?.to_owned();
+        state.autocomplete_values(key).await
+    }
+    .await;
+    result.map_or_else(error, name_list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_many_needs_two_distinct_ids() {
+        let ids = |q: &str| parse_trace_ids(&params(q)).map_err(|e| e.to_string());
+        assert_eq!(ids("traceIds=a,00000000000000B").unwrap().len(), 2);
+        assert!(ids("traceIds=").unwrap_err().contains("traceIds is required"));
+        assert!(ids("traceIds=abc").unwrap_err().contains("at least two"));
+        assert!(ids("traceIds=abc,0000000000000ABC").unwrap_err().contains("redundant"));
+        assert!(ids("traceIds=abc,xyz").is_err());
+    }
 
     fn params(q: &str) -> Params {
         Params::parse(Some(q)).unwrap()

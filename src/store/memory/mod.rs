@@ -64,7 +64,12 @@ impl ServiceNames {
 #[derive(Default)]
 struct NameIndex {
     services: BTreeMap<String, ServiceNames>,
+    /// Values seen per autocomplete key (only the configured keys).
+    autocomplete: BTreeMap<String, BTreeSet<String>>,
 }
+
+/// Values indexed per autocomplete key; more are counted as dropped names.
+pub const MAX_AUTOCOMPLETE_VALUES: usize = 10_000;
 
 /// One name-index entry a span contributes.
 #[derive(PartialEq, Eq, Hash)]
@@ -125,9 +130,19 @@ impl MemoryStore {
 
     fn index_names(&self, records: &[SpanRecord]) {
         let mut entries: Vec<NameEntry<'_>> = Vec::new();
+        let mut values: Vec<(&str, String)> = Vec::new();
         {
             let names = self.names.read().unwrap_or_else(|p| p.into_inner());
             for r in records {
+                for key in &self.settings.autocomplete_keys {
+                    let value = r.span.attribute(key).or_else(|| r.resource.attribute(key)).map(|v| v.to_text());
+                    if let Some(value) = value.filter(|v| !v.is_empty()) {
+                        let known = names.autocomplete.get(key.as_str()).is_some_and(|set| set.contains(&value));
+                        if !known && !values.iter().any(|(k, v)| k == key && *v == value) {
+                            values.push((key, value));
+                        }
+                    }
+                }
                 let entry = NameEntry {
                     service: r.service_name(),
                     operation: &r.span.name,
@@ -140,11 +155,19 @@ impl MemoryStore {
                 }
             }
         }
-        if entries.is_empty() {
+        if entries.is_empty() && values.is_empty() {
             return;
         }
         let mut dropped = 0u64;
         let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        for (key, value) in values {
+            let set = names.autocomplete.entry(key.to_owned()).or_default();
+            if set.len() < MAX_AUTOCOMPLETE_VALUES {
+                set.insert(value);
+            } else if !set.contains(&value) {
+                dropped += 1;
+            }
+        }
         for entry in entries {
             if !names.services.contains_key(entry.service) && names.services.len() >= self.settings.max_services {
                 dropped += 1;
@@ -276,6 +299,15 @@ impl Store for MemoryStore {
     fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
         let names = self.names.read().unwrap_or_else(|p| p.into_inner());
         Ok(names.services.get(service).map(|s| s.remote_services.iter().cloned().collect()).unwrap_or_default())
+    }
+
+    fn autocomplete_keys(&self) -> Vec<String> {
+        self.settings.autocomplete_keys.clone()
+    }
+
+    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        Ok(names.autocomplete.get(key).map(|set| set.iter().cloned().collect()).unwrap_or_default())
     }
 }
 

@@ -16,6 +16,7 @@ fn sharded_store(max_bytes: usize, shards: usize) -> MemoryStore {
             shards: NonZeroUsize::new(shards).unwrap(),
             max_services: 3,
             max_operations_per_service: 2,
+            autocomplete_keys: vec!["environment".into(), "http.method".into()],
         },
         Arc::new(Telemetry::default()),
     )
@@ -140,4 +141,23 @@ fn concurrent_writers_keep_the_byte_count_exact_and_within_budget() {
     let queued = s.arrival.lock().unwrap().len();
     let stored: usize = s.shards.iter().map(|sh| sh.lock().unwrap().traces.len()).sum();
     assert_eq!(queued, stored, "one arrival entry per stored trace");
+}
+
+#[test]
+fn autocomplete_values_are_indexed_for_the_configured_keys_only() {
+    let s = store(1 << 20);
+    s.write(vec![
+        SpanBuilder::new("svc", "op", 1, 1).attr("http.method", AnyValue::String("GET".into())).build(),
+        SpanBuilder::new("svc", "op", 1, 2)
+            .attr("http.method", AnyValue::String("POST".into()))
+            .attr("user.id", AnyValue::String("42".into()))
+            .resource_attr("environment", AnyValue::String("prod".into()))
+            .build(),
+        SpanBuilder::new("svc", "op", 2, 1).attr("http.method", AnyValue::String("GET".into())).build(),
+    ])
+    .unwrap();
+    assert_eq!(s.autocomplete_keys(), ["environment", "http.method"]);
+    assert_eq!(s.autocomplete_values("http.method").unwrap(), ["GET", "POST"]);
+    assert_eq!(s.autocomplete_values("environment").unwrap(), ["prod"]);
+    assert!(s.autocomplete_values("user.id").unwrap().is_empty());
 }

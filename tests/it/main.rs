@@ -7,6 +7,7 @@ mod conversion_props;
 mod cross_format;
 mod dependencies;
 mod golden;
+mod grafana;
 mod jaeger_ingest;
 mod legacy_clients;
 mod otlp_grpc;

@@ -68,6 +68,15 @@ fn param<'a>(params: &'a Params, names: &[&str]) -> Option<&'a str> {
 /// Parses RFC 3339 with up to nanosecond precision and a `Z` or numeric offset.
 fn parse_rfc3339_nanos(name: &str, text: &str) -> Result<UnixNanos, QueryError> {
     let invalid = || bad(format!("malformed {name} {text:?}: use RFC 3339, e.g. 2026-11-20T10:00:00.000000000Z"));
+    // Grafana sends these times unescaped, so a `+hh:mm` offset arrives as ` hh:mm`.
+    let repaired;
+    let text = match text.len().checked_sub(6).filter(|&i| text.as_bytes()[i] == b' ') {
+        Some(i) => {
+            repaired = format!("{}+{}", &text[..i], &text[i + 1..]);
+            repaired.as_str()
+        }
+        None => text,
+    };
     // humantime reads UTC only: move a numeric offset into the result ourselves.
     let (base, offset_secs) = match text.len().checked_sub(6).map(|i| text.split_at(i)) {
         Some((base, offset))

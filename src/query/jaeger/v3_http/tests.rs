@@ -21,6 +21,8 @@ fn rfc3339_times_keep_nanoseconds_and_honour_offsets() {
     let minus = parse_rfc3339_nanos("t", "2026-11-20T04:30:00.123456789-05:30").unwrap();
     assert_eq!(minus, utc);
     assert_eq!(parse_rfc3339_nanos("t", "2026-11-20T10:00:00Z").unwrap().0 % 1_000_000_000, 0);
+    // An unescaped `+` in a query string decodes as a space.
+    assert_eq!(parse_rfc3339_nanos("t", "2026-11-20T12:00:00.123456789 02:00").unwrap(), utc);
     for bad in ["yesterday", "2026-11-20", "2026-11-20T10:00:00+2:00", "2026-11-20T10:00:00+xx:00"] {
         assert!(parse_rfc3339_nanos("t", bad).is_err(), "{bad}");
     }

@@ -5,9 +5,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/jaeger/api_v2/model.proto",
         "proto/jaeger/api_v2/collector.proto",
         "proto/jaeger/api_v2/sampling.proto",
+        "proto/jaeger/api_v2/query.proto",
         "proto/zipkin/zipkin.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
+    // The encoded descriptors, for gRPC server reflection on the query port.
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("descriptors.bin"), prost::Message::encode_to_vec(&descriptors))?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -137,6 +137,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_QUERY_ADDR", value_name = "[HOST:]PORT")]
     pub query_addr: Option<ListenAddr>,
 
+    /// Jaeger query gRPC (jaeger.api_v2.QueryService, with server reflection) [default: 16685]
+    #[arg(long, env = "TRACEHOUND_JAEGER_QUERY_GRPC_ADDR", value_name = "[HOST:]PORT")]
+    pub jaeger_query_grpc_addr: Option<ListenAddr>,
+
     /// Jaeger collector gRPC (api_v2 CollectorService/PostSpans and SamplingManager) [default: 14250]
     #[arg(long, env = "TRACEHOUND_JAEGER_GRPC_ADDR", value_name = "[HOST:]PORT")]
     pub jaeger_grpc_addr: Option<ListenAddr>,
@@ -240,6 +244,8 @@ pub struct ListenSettings {
     pub query: SocketAddr,
     /// Jaeger collector gRPC.
     pub jaeger_grpc: SocketAddr,
+    /// Jaeger query gRPC.
+    pub jaeger_query_grpc: SocketAddr,
     /// Jaeger collector thrift over HTTP.
     pub jaeger_http: SocketAddr,
     /// Jaeger agent UDP, compact thrift.
@@ -338,6 +344,7 @@ impl Config {
             zipkin_addr: self.zipkin_addr.or(fallback.zipkin_addr),
             query_addr: self.query_addr.or(fallback.query_addr),
             jaeger_grpc_addr: self.jaeger_grpc_addr.or(fallback.jaeger_grpc_addr),
+            jaeger_query_grpc_addr: self.jaeger_query_grpc_addr.or(fallback.jaeger_query_grpc_addr),
             jaeger_http_addr: self.jaeger_http_addr.or(fallback.jaeger_http_addr),
             jaeger_compact_addr: self.jaeger_compact_addr.or(fallback.jaeger_compact_addr),
             jaeger_binary_addr: self.jaeger_binary_addr.or(fallback.jaeger_binary_addr),
@@ -397,6 +404,7 @@ impl Config {
                 zipkin: listen(self.zipkin_addr, 9411),
                 query: listen(self.query_addr, 16686),
                 jaeger_grpc: listen(self.jaeger_grpc_addr, 14250),
+                jaeger_query_grpc: listen(self.jaeger_query_grpc_addr, 16685),
                 jaeger_http: listen(self.jaeger_http_addr, 14268),
                 jaeger_compact: listen(self.jaeger_compact_addr, 6831),
                 jaeger_binary: listen(self.jaeger_binary_addr, 6832),
@@ -460,6 +468,7 @@ impl Settings {
             zipkin_addr: zero,
             query_addr: zero,
             jaeger_grpc_addr: zero,
+            jaeger_query_grpc_addr: zero,
             jaeger_http_addr: zero,
             jaeger_compact_addr: zero,
             jaeger_binary_addr: zero,

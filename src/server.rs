@@ -86,6 +86,7 @@ pub async fn start_with_store(
     let zipkin = bind("Zipkin API", l.zipkin).await?;
     let query = bind("query API", l.query).await?;
     let jaeger_grpc = bind("Jaeger gRPC collector", l.jaeger_grpc).await?;
+    let jaeger_query_grpc = bind("Jaeger gRPC query", l.jaeger_query_grpc).await?;
     let jaeger_http = bind("Jaeger thrift HTTP collector", l.jaeger_http).await?;
     let jaeger_compact = bind_udp("Jaeger agent (compact thrift)", l.jaeger_compact).await?;
     let jaeger_binary = bind_udp("Jaeger agent (binary thrift)", l.jaeger_binary).await?;
@@ -96,6 +97,7 @@ pub async fn start_with_store(
         zipkin: local_addr(&zipkin, l.zipkin),
         query: local_addr(&query, l.query),
         jaeger_grpc: local_addr(&jaeger_grpc, l.jaeger_grpc),
+        jaeger_query_grpc: local_addr(&jaeger_query_grpc, l.jaeger_query_grpc),
         jaeger_http: local_addr(&jaeger_http, l.jaeger_http),
         jaeger_compact: jaeger_compact.local_addr().unwrap_or(l.jaeger_compact),
         jaeger_binary: jaeger_binary.local_addr().unwrap_or(l.jaeger_binary),
@@ -160,6 +162,25 @@ pub async fn start_with_store(
     let stats = assembler.stats();
     others.spawn(assembler.run(cancel.clone()));
     let state = QueryState::new(store, telemetry.clone(), stats);
+    let query_grpc = crate::query::jaeger::grpc_v2::JaegerQueryV2::server(state.clone());
+    let token = cancel.clone();
+    others.spawn(async move {
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .build_v1();
+        let incoming = tonic::transport::server::TcpIncoming::from(jaeger_query_grpc).with_nodelay(Some(true));
+        let served = tonic::transport::Server::builder().add_service(query_grpc);
+        let served = match reflection {
+            Ok(reflection) => served.add_service(reflection),
+            Err(e) => {
+                tracing::warn!(error = %e, "gRPC reflection unavailable on the Jaeger query port");
+                served
+            }
+        };
+        if let Err(e) = served.serve_with_incoming_shutdown(incoming, token.cancelled_owned()).await {
+            tracing::error!(error = %e, "Jaeger gRPC query failed");
+        }
+    });
     // Zipkin serves ingest and queries on one port, as Zipkin does.
     let zipkin_router = crate::query::zipkin::router(state.clone()).merge(zipkin_ingest);
     others.spawn(serve_http("Zipkin API", zipkin, zipkin_router, cancel.clone()));
@@ -184,6 +205,7 @@ pub async fn start_with_store(
         zipkin = %addrs.zipkin,
         query = %addrs.query,
         jaeger_grpc = %addrs.jaeger_grpc,
+        jaeger_query_grpc = %addrs.jaeger_query_grpc,
         jaeger_http = %addrs.jaeger_http,
         jaeger_compact = %addrs.jaeger_compact,
         jaeger_binary = %addrs.jaeger_binary,

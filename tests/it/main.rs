@@ -14,6 +14,7 @@ mod otlp_grpc;
 mod otlp_http;
 mod query_api_traces;
 mod query_jaeger;
+mod query_jaeger_grpc;
 mod query_jaeger_v3;
 mod query_zipkin;
 mod sdk_python;

@@ -137,7 +137,7 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_QUERY_ADDR", value_name = "[HOST:]PORT")]
     pub query_addr: Option<ListenAddr>,
 
-    /// Jaeger query gRPC (jaeger.api_v2.QueryService, with server reflection) [default: 16685]
+    /// Jaeger query gRPC (jaeger.api_v2 and jaeger.api_v3 QueryService, with server reflection) [default: 16685]
     #[arg(long, env = "TRACEHOUND_JAEGER_QUERY_GRPC_ADDR", value_name = "[HOST:]PORT")]
     pub jaeger_query_grpc_addr: Option<ListenAddr>,
 

@@ -11,6 +11,12 @@ pub mod jaeger {
     pub mod api_v2 {
         include!(concat!(env!("OUT_DIR"), "/jaeger.api_v2.rs"));
     }
+
+    /// `jaeger.api_v3`: the OTLP-shaped query service.
+    #[allow(missing_docs, clippy::all, clippy::pedantic)]
+    pub mod api_v3 {
+        include!(concat!(env!("OUT_DIR"), "/jaeger.api_v3.rs"));
+    }
 }
 
 /// Zipkin's protobuf packages.

@@ -163,13 +163,14 @@ pub async fn start_with_store(
     others.spawn(assembler.run(cancel.clone()));
     let state = QueryState::new(store, telemetry.clone(), stats);
     let query_grpc = crate::query::jaeger::grpc_v2::JaegerQueryV2::server(state.clone());
+    let query_grpc_v3 = crate::query::jaeger::grpc_v3::JaegerQueryV3::server(state.clone());
     let token = cancel.clone();
     others.spawn(async move {
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
             .build_v1();
         let incoming = tonic::transport::server::TcpIncoming::from(jaeger_query_grpc).with_nodelay(Some(true));
-        let served = tonic::transport::Server::builder().add_service(query_grpc);
+        let served = tonic::transport::Server::builder().add_service(query_grpc).add_service(query_grpc_v3);
         let served = match reflection {
             Ok(reflection) => served.add_service(reflection),
             Err(e) => {

@@ -1,5 +1,6 @@
-//! Jaeger's gRPC query API (`jaeger.api_v2.QueryService`, port 16685) over a real socket with the
-//! generated tonic client, and gRPC server reflection on the same port.
+//! Jaeger's gRPC query APIs (`jaeger.api_v2.QueryService` and `jaeger.api_v3.QueryService`, port
+//! 16685) over a real socket with the generated tonic clients, and gRPC server reflection on the
+//! same port.
 
 use std::time::{Duration, SystemTime};
 
@@ -156,9 +157,117 @@ async fn reflection_lists_the_query_service() {
         panic!("unexpected reflection answer: {response:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"jaeger.api_v2.QueryService".to_owned()), "{names:?}");
+    for service in ["jaeger.api_v2.QueryService", "jaeger.api_v3.QueryService"] {
+        assert!(names.contains(&service.to_owned()), "{service} not in {names:?}");
+    }
 }
 
 fn tokio_stream_once<T: Send + 'static>(item: T) -> impl tonic::codegen::tokio_stream::Stream<Item = T> {
     tonic::codegen::tokio_stream::iter(vec![item])
+}
+
+mod v3 {
+    use std::time::{Duration, SystemTime};
+
+    use tonic::Code;
+    use tracehound::proto::jaeger::api_v3::query_service_client::QueryServiceClient;
+    use tracehound::proto::jaeger::api_v3::{
+        FindTracesRequest, GetOperationsRequest, GetServicesRequest, GetTraceRequest, TraceQueryParameters,
+    };
+
+    use super::timestamp;
+    use crate::common::*;
+
+    async fn client(server: &tracehound::testkit::TestServer) -> QueryServiceClient<tonic::transport::Channel> {
+        QueryServiceClient::new(channel(server.addrs.jaeger_query_grpc).await)
+    }
+
+    fn names(data: &[opentelemetry_proto::tonic::trace::v1::TracesData]) -> Vec<String> {
+        let mut names: Vec<String> = data
+            .iter()
+            .flat_map(|d| d.resource_spans.iter())
+            .flat_map(|rs| rs.scope_spans.iter())
+            .flat_map(|ss| ss.spans.iter().map(|s| s.name.clone()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    async fn collect(
+        mut stream: tonic::Streaming<opentelemetry_proto::tonic::trace::v1::TracesData>,
+    ) -> Vec<opentelemetry_proto::tonic::trace::v1::TracesData> {
+        let mut out = Vec::new();
+        while let Some(message) = stream.message().await.unwrap() {
+            out.push(message);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn traces_come_back_as_the_otlp_they_were_sent_as() {
+        let (server, start) = seeded().await;
+        let mut client = client(&server).await;
+        assert_eq!(
+            client.get_services(GetServicesRequest {}).await.unwrap().into_inner().services,
+            ["cart", "frontend"]
+        );
+        let ops = client
+            .get_operations(GetOperationsRequest { service: "frontend".into(), span_kind: "client".into() })
+            .await
+            .unwrap()
+            .into_inner()
+            .operations;
+        assert_eq!(
+            ops.iter().map(|o| (o.name.as_str(), o.span_kind.as_str())).collect::<Vec<_>>(),
+            [("call cart", "client")]
+        );
+
+        let data = collect(
+            client
+                .get_trace(GetTraceRequest { trace_id: hex(&CHECKOUT), ..Default::default() })
+                .await
+                .unwrap()
+                .into_inner(),
+        )
+        .await;
+        assert_eq!(names(&data), ["GET /cart", "call cart", "load"]);
+        let sent = &seed_request(start).resource_spans[0].scope_spans[0].spans[1];
+        let got = data[0]
+            .resource_spans
+            .iter()
+            .flat_map(|rs| rs.scope_spans.iter().flat_map(|ss| ss.spans.iter()))
+            .find(|s| s.name == "call cart")
+            .unwrap();
+        assert_eq!(got, sent);
+        let missing = client.get_trace(GetTraceRequest { trace_id: "ab".repeat(16), ..Default::default() }).await;
+        assert_eq!(missing.unwrap_err().code(), Code::NotFound);
+
+        let now = SystemTime::now();
+        let query = |attrs: &[(&str, &str)], filter: Vec<u8>, with_range: bool| FindTracesRequest {
+            query: Some(TraceQueryParameters {
+                service_name: "frontend".into(),
+                attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                start_time_min: with_range.then(|| timestamp(now - Duration::from_secs(3_600))),
+                start_time_max: with_range.then(|| timestamp(now + Duration::from_secs(60))),
+                filter,
+                ..Default::default()
+            }),
+        };
+        let found = collect(client.find_traces(query(&[], Vec::new(), true)).await.unwrap().into_inner()).await;
+        assert_eq!(found.len(), 2, "one TracesData per trace");
+        // Resource attributes match too (api_v3).
+        let found = collect(
+            client
+                .find_traces(query(&[("host.name", "box-1"), ("peer.service", "cart")], Vec::new(), true))
+                .await
+                .unwrap()
+                .into_inner(),
+        )
+        .await;
+        assert_eq!(names(&found), ["GET /cart", "call cart", "load"]);
+        let no_range = client.find_traces(query(&[], Vec::new(), false)).await;
+        assert_eq!(no_range.unwrap_err().code(), Code::InvalidArgument);
+        let filtered = client.find_traces(query(&[], vec![1, 2, 3], true)).await;
+        assert_eq!(filtered.unwrap_err().code(), Code::InvalidArgument);
+    }
 }

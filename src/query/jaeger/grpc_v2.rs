@@ -2,13 +2,12 @@
 //! streamed in chunks, search with Jaeger's single-span rule, services, operations and the
 //! dependency graph. Archiving is refused: tracehound has no archive store.
 
-use std::time::Duration;
-
 use tonic::codegen::tokio_stream;
 use tonic::{Request, Response, Status};
 
+use super::grpc_params::{duration_bounds, nanos, search_depth, status, tag_filters};
 use super::proto::trace_to_proto;
-use crate::model::query::{MatchRule, TagFilter, TraceQuery};
+use crate::model::query::{MatchRule, TraceQuery};
 use crate::model::{SpanKind, Trace, TraceId, UnixNanos};
 use crate::proto::jaeger::api_v2::query_service_server::{QueryService, QueryServiceServer};
 use crate::proto::jaeger::api_v2::{
@@ -34,24 +33,6 @@ impl JaegerQueryV2 {
     pub fn server(state: QueryState) -> QueryServiceServer<Self> {
         QueryServiceServer::new(Self { state })
     }
-}
-
-fn status(e: QueryError) -> Status {
-    match e {
-        QueryError::BadRequest(m) => Status::invalid_argument(m),
-        QueryError::NotFound(m) => Status::not_found(m),
-        QueryError::Store(e) => Status::internal(e.to_string()),
-    }
-}
-
-/// A Timestamp as Unix nanoseconds; before 1970 clamps to 0.
-fn nanos(ts: &prost_types::Timestamp) -> UnixNanos {
-    let n = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    UnixNanos(u64::try_from(n.max(0)).unwrap_or(u64::MAX))
-}
-
-fn duration(d: &prost_types::Duration) -> Result<Duration, QueryError> {
-    Duration::try_from(*d).map_err(|_| QueryError::BadRequest("durations must not be negative".into()))
 }
 
 /// The spans of traces as stream chunks of at most [`SPANS_PER_CHUNK`] spans each.
@@ -82,21 +63,9 @@ pub fn parse_query(request: FindTracesRequest) -> Result<TraceQuery, QueryError>
     if start_max < start_min {
         return Err(QueryError::BadRequest("start_time_max is before start_time_min".into()));
     }
-    let min_duration = q.duration_min.as_ref().map(duration).transpose()?.filter(|d| !d.is_zero());
-    let max_duration = q.duration_max.as_ref().map(duration).transpose()?.filter(|d| !d.is_zero());
-    if let (Some(min), Some(max)) = (min_duration, max_duration) {
-        if max < min {
-            return Err(QueryError::BadRequest("duration_max is shorter than duration_min".into()));
-        }
-    }
-    let limit = match q.search_depth {
-        0 => DEFAULT_SEARCH_DEPTH,
-        n if n < 0 => return Err(QueryError::BadRequest("search_depth must not be negative".into())),
-        n => n as usize,
-    };
-    let mut tags: Vec<TagFilter> =
-        q.tags.into_iter().map(|(key, value)| TagFilter { key, value: Some(value) }).collect();
-    tags.sort_by(|a, b| a.key.cmp(&b.key));
+    let (min_duration, max_duration) = duration_bounds(q.duration_min, q.duration_max)?;
+    let limit = search_depth(q.search_depth, DEFAULT_SEARCH_DEPTH)?;
+    let tags = tag_filters(q.tags);
     Ok(TraceQuery {
         service: Some(q.service_name).filter(|s| !s.is_empty()),
         operation: Some(q.operation_name).filter(|s| !s.is_empty()),

@@ -2,7 +2,7 @@
 //! structs (so the OpenAPI document describes exactly what is parsed), and their conversion into
 //! typed values with a 400 naming the parameter when one is wrong.
 //!
-//! Times: `start` and `end` are RFC 3339 in UTC (`2026-11-20T10:00:00Z`); `lookback` and `step`
+//! Times: `start` and `end` are RFC 3339 (`2026-11-20T10:00:00Z`, or with a numeric offset); `lookback` and `step`
 //! are durations (`5m`, `1h`, `24h`). Span kinds are OpenTelemetry's, lower-case.
 
 use std::time::Duration;
@@ -26,11 +26,11 @@ pub const MAX_QUANTILES: usize = 10;
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct WindowQuery {
-    /// Start of the window, RFC 3339 in UTC (e.g. `2026-11-20T10:00:00Z`). Give `start` or
+    /// Start of the window, RFC 3339 (e.g. `2026-11-20T10:00:00Z`). Give `start` or
     /// `lookback`, not both.
     #[param(example = "2026-11-20T10:00:00Z")]
     pub start: Option<String>,
-    /// End of the window, RFC 3339 in UTC; default now.
+    /// End of the window, RFC 3339; default now.
     #[param(example = "2026-11-20T11:00:00Z")]
     pub end: Option<String>,
     /// Length of the window before `end` (`5m`, `1h`, `24h`, any `humantime` duration); default

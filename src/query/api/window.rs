@@ -7,7 +7,7 @@
 //! periods, so a rate always divides the calls of exactly the buckets summed by the time those
 //! buckets cover (never a 15-minute bucket's calls by one minute).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use crate::stats::red::Stats;
 use crate::stats::series::Bucket;
@@ -134,13 +134,40 @@ pub fn rfc3339_ms(ms: u64) -> String {
     }
 }
 
-/// Parses an RFC 3339 time in UTC (`2026-11-20T10:00:00Z`, fractional seconds allowed) into
-/// milliseconds since the epoch.
+/// Parses an RFC 3339 time (`2026-11-20T10:00:00Z`, `…T12:00:00.123456789+02:00`: fractional
+/// seconds up to nanoseconds, `Z` or a numeric offset) into nanoseconds since the epoch.
+pub fn parse_rfc3339_nanos(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let invalid = |why: &str| format!("{why}: use RFC 3339, e.g. 2026-11-20T10:00:00Z or 2026-11-20T12:00:00+02:00");
+    // Sent unescaped in a query string (as Grafana does), a `+hh:mm` offset arrives as ` hh:mm`.
+    let repaired;
+    let text = match text.len().checked_sub(6).filter(|&i| text.as_bytes()[i] == b' ') {
+        Some(i) => {
+            repaired = format!("{}+{}", &text[..i], &text[i + 1..]);
+            repaired.as_str()
+        }
+        None => text,
+    };
+    // humantime reads `Z` only: a numeric offset is applied here.
+    let (utc_text, offset_secs) = match text.len().checked_sub(6).map(|i| text.split_at(i)) {
+        Some((base, offset))
+            if (offset.starts_with('+') || offset.starts_with('-')) && offset.as_bytes().get(3) == Some(&b':') =>
+        {
+            let number = |s: &str| s.parse::<i64>().map_err(|_| invalid("malformed offset"));
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            (format!("{base}Z"), sign * (number(&offset[1..3])? * 3600 + number(&offset[4..])? * 60))
+        }
+        _ => (text.to_owned(), 0),
+    };
+    let time = humantime::parse_rfc3339(&utc_text).map_err(|e| invalid(&e.to_string()))?;
+    let nanos = time.duration_since(UNIX_EPOCH).map_err(|_| "must not be before 1970".to_owned())?.as_nanos() as i128;
+    // 12:00+02:00 is 10:00Z.
+    u64::try_from(nanos - i128::from(offset_secs) * 1_000_000_000).map_err(|_| "out of range".to_owned())
+}
+
+/// [`parse_rfc3339_nanos`] in milliseconds since the epoch.
 pub fn parse_rfc3339_ms(text: &str) -> Result<u64, String> {
-    let time = humantime::parse_rfc3339(text.trim())
-        .map_err(|e| format!("{e}: use RFC 3339 in UTC, e.g. 2026-11-20T10:00:00Z"))?;
-    let since = time.duration_since(SystemTime::UNIX_EPOCH).map_err(|_| "must not be before 1970".to_owned())?;
-    u64::try_from(since.as_millis()).map_err(|_| "too far in the future".to_owned())
+    parse_rfc3339_nanos(text).map(|nanos| nanos / 1_000_000)
 }
 
 #[cfg(test)]
@@ -194,6 +221,9 @@ mod tests {
         assert_eq!(parse_rfc3339_ms("2023-11-14T22:13:20.123Z"), Ok(1_700_000_000_123));
         assert!(parse_rfc3339_ms("1700000000000").is_err());
         assert!(parse_rfc3339_ms("2023-11-14 22:13:20").is_err());
+        // Numeric offsets are honoured, as in every API that takes RFC 3339.
+        assert_eq!(parse_rfc3339_ms("2023-11-15T00:13:20.123+02:00"), Ok(1_700_000_000_123));
+        assert_eq!(parse_rfc3339_nanos("2023-11-14T22:13:20.000000001Z"), Ok(1_700_000_000_000_000_001));
     }
 
     #[test]

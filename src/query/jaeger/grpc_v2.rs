@@ -6,9 +6,10 @@ use tonic::codegen::tokio_stream;
 use tonic::{Request, Response, Status};
 
 use super::grpc_params::{duration_bounds, nanos, search_depth, status, tag_filters};
+use super::params::span_kind_filter;
 use super::proto::trace_to_proto;
 use crate::model::query::{MatchRule, TraceQuery};
-use crate::model::{SpanKind, Trace, TraceId, UnixNanos};
+use crate::model::{Trace, TraceId, UnixNanos};
 use crate::proto::jaeger::api_v2::query_service_server::{QueryService, QueryServiceServer};
 use crate::proto::jaeger::api_v2::{
     ArchiveTraceRequest, ArchiveTraceResponse, DependencyLink, FindTracesRequest, GetDependenciesRequest,
@@ -45,14 +46,6 @@ fn chunks(traces: &[Trace]) -> Vec<Result<SpansResponseChunk, Status>> {
         }
     }
     out
-}
-
-/// Jaeger's name of a span kind in operation lists (empty for unspecified).
-fn kind_name(kind: SpanKind) -> String {
-    match kind {
-        SpanKind::Unspecified => String::new(),
-        other => other.as_lower_str().to_owned(),
-    }
 }
 
 /// Parses api_v2 `TraceQueryParameters` into a query with Jaeger's single-span rule.
@@ -126,13 +119,7 @@ impl QueryService for JaegerQueryV2 {
         request: Request<GetOperationsRequest>,
     ) -> Result<Response<GetOperationsResponse>, Status> {
         let request = request.into_inner();
-        let kind = match request.span_kind.as_str() {
-            "" => None,
-            k => Some(
-                SpanKind::from_lower_str(k)
-                    .ok_or_else(|| Status::invalid_argument(format!("unsupported span kind {k:?}")))?,
-            ),
-        };
+        let kind = span_kind_filter(&request.span_kind).map_err(status)?;
         let operations = self.state.operations(request.service, kind).await.map_err(status)?;
         let mut operation_names: Vec<String> = operations.iter().map(|o| o.name.clone()).collect();
         operation_names.dedup();
@@ -140,7 +127,7 @@ impl QueryService for JaegerQueryV2 {
             operation_names,
             operations: operations
                 .into_iter()
-                .map(|o| Operation { span_kind: kind_name(o.kind), name: o.name })
+                .map(|o| Operation { span_kind: o.kind.as_lower_str().to_owned(), name: o.name })
                 .collect(),
         }))
     }

@@ -8,8 +8,9 @@ use tonic::codegen::tokio_stream;
 use tonic::{Request, Response, Status};
 
 use super::grpc_params::{duration_bounds, nanos, search_depth, status, tag_filters};
+use super::params::{span_kind_filter, v3_kind_name};
 use crate::model::query::{MatchRule, TraceQuery};
-use crate::model::{SpanKind, Trace, TraceId, UnixNanos};
+use crate::model::{Trace, TraceId, UnixNanos};
 use crate::proto::jaeger::api_v3::query_service_server::{QueryService, QueryServiceServer};
 use crate::proto::jaeger::api_v3::{
     FindTracesRequest, GetOperationsRequest, GetOperationsResponse, GetServicesRequest, GetServicesResponse,
@@ -18,7 +19,7 @@ use crate::proto::jaeger::api_v3::{
 use crate::query::{otlp, QueryError, QueryState};
 
 /// Traces a search returns when `search_depth` is 0, as Jaeger.
-const DEFAULT_SEARCH_DEPTH: usize = 100;
+pub const DEFAULT_SEARCH_DEPTH: usize = 100;
 
 /// The api_v3 query service over the query state.
 #[derive(Clone)]
@@ -111,24 +112,12 @@ impl QueryService for JaegerQueryV3 {
         if request.service.is_empty() {
             return Err(Status::invalid_argument("service is required"));
         }
-        let kind = match request.span_kind.as_str() {
-            "" => None,
-            k => Some(
-                SpanKind::from_lower_str(k)
-                    .ok_or_else(|| Status::invalid_argument(format!("unsupported span kind {k:?}")))?,
-            ),
-        };
+        let kind = span_kind_filter(&request.span_kind).map_err(status)?;
         let operations = self.state.operations(request.service, kind).await.map_err(status)?;
         Ok(Response::new(GetOperationsResponse {
             operations: operations
                 .into_iter()
-                .map(|o| Operation {
-                    span_kind: match o.kind {
-                        SpanKind::Unspecified => String::new(),
-                        other => other.as_lower_str().to_owned(),
-                    },
-                    name: o.name,
-                })
+                .map(|o| Operation { span_kind: v3_kind_name(o.kind).to_owned(), name: o.name })
                 .collect(),
         }))
     }

@@ -10,9 +10,9 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::json::{trace_to_jaeger, JaegerTrace};
-use super::params::{parse_trace_id, parse_trace_query};
+use super::params::{parse_trace_id, parse_trace_query, span_kind_filter};
 use super::{spm, v3_http};
-use crate::model::{SpanKind, UnixNanos};
+use crate::model::UnixNanos;
 use crate::query::{Params, QueryError, QueryState};
 
 /// The Jaeger HTTP API routes.
@@ -123,13 +123,7 @@ async fn operations(State(state): State<QueryState>, RawQuery(raw): RawQuery) ->
             .non_empty("service")
             .ok_or_else(|| QueryError::BadRequest("parameter 'service' is required".into()))?
             .to_owned();
-        let kind = params
-            .non_empty("spanKind")
-            .map(|k| {
-                SpanKind::from_lower_str(k)
-                    .ok_or_else(|| QueryError::BadRequest(format!("unsupported span kind {k:?}")))
-            })
-            .transpose()?;
+        let kind = span_kind_filter(params.get("spanKind").unwrap_or(""))?;
         state.operations(service, kind).await
     }
     .await;

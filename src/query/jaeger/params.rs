@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::model::query::{MatchRule, TagFilter, TraceQuery};
-use crate::model::{TraceId, UnixNanos};
+use crate::model::{SpanKind, TraceId, UnixNanos};
 use crate::query::{Params, QueryError};
 
 /// Jaeger's default search limit.
@@ -49,6 +49,24 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     Ok(Duration::from_nanos(total_nanos.round() as u64))
+}
+
+/// A span-kind filter as every Jaeger API takes it: empty means any kind, else a lower-case kind.
+pub fn span_kind_filter(text: &str) -> Result<Option<SpanKind>, QueryError> {
+    match text.trim() {
+        "" => Ok(None),
+        k => SpanKind::from_lower_str(k)
+            .map(Some)
+            .ok_or_else(|| QueryError::BadRequest(format!("unsupported span kind {k:?}"))),
+    }
+}
+
+/// An operation's kind as api_v3 (HTTP and gRPC) names it; an unspecified kind shows as `internal`.
+pub fn v3_kind_name(kind: SpanKind) -> &'static str {
+    match kind {
+        SpanKind::Unspecified => "internal",
+        other => other.as_lower_str(),
+    }
 }
 
 /// Parses a trace id as Jaeger accepts it in paths and parameters: 1 to 32 hex digits.
@@ -119,13 +137,7 @@ pub fn parse_trace_query(params: &Params, now: UnixNanos) -> Result<TraceQuery, 
         Some(n) if n < 0 => return Err(QueryError::BadRequest("'limit' must not be negative".into())),
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
     };
-    let span_kind = params
-        .non_empty("spanKind")
-        .map(|k| {
-            crate::model::SpanKind::from_lower_str(k)
-                .ok_or_else(|| QueryError::BadRequest(format!("unsupported span kind {k:?}")))
-        })
-        .transpose()?;
+    let span_kind = span_kind_filter(params.get("spanKind").unwrap_or(""))?;
     Ok(TraceQuery {
         service: params.non_empty("service").map(str::to_owned),
         operation: params.non_empty("operation").map(str::to_owned),

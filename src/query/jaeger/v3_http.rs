@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::params::{parse_go_duration, parse_tags_json, parse_trace_id};
-use crate::model::query::{MatchRule, TraceQuery};
-use crate::model::{SpanKind, UnixNanos};
+use super::grpc_v3;
+use super::params::{parse_go_duration, parse_tags_json, parse_trace_id, span_kind_filter, v3_kind_name};
+use crate::model::query::TraceQuery;
+use crate::model::UnixNanos;
+use crate::proto::jaeger::api_v3::{FindTracesRequest, TraceQueryParameters};
 use crate::query::api::traces::TraceSummary;
+use crate::query::api::window::parse_rfc3339_nanos as parse_rfc3339;
 use crate::query::{otlp, Params, QueryError, QueryState};
-
-/// Traces a search returns when `query.searchDepth` is absent, as Jaeger.
-const DEFAULT_SEARCH_DEPTH: usize = 100;
 
 /// api_v3's error body.
 #[derive(Debug, Serialize)]
@@ -65,35 +65,9 @@ fn param<'a>(params: &'a Params, names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|name| params.non_empty(name)).map(str::trim)
 }
 
-/// Parses RFC 3339 with up to nanosecond precision and a `Z` or numeric offset.
+/// Parses an RFC 3339 time, naming the parameter when it is malformed.
 fn parse_rfc3339_nanos(name: &str, text: &str) -> Result<UnixNanos, QueryError> {
-    let invalid = || bad(format!("malformed {name} {text:?}: use RFC 3339, e.g. 2026-11-20T10:00:00.000000000Z"));
-    // Grafana sends these times unescaped, so a `+hh:mm` offset arrives as ` hh:mm`.
-    let repaired;
-    let text = match text.len().checked_sub(6).filter(|&i| text.as_bytes()[i] == b' ') {
-        Some(i) => {
-            repaired = format!("{}+{}", &text[..i], &text[i + 1..]);
-            repaired.as_str()
-        }
-        None => text,
-    };
-    // humantime reads UTC only: move a numeric offset into the result ourselves.
-    let (base, offset_secs) = match text.len().checked_sub(6).map(|i| text.split_at(i)) {
-        Some((base, offset))
-            if (offset.starts_with('+') || offset.starts_with('-')) && offset.as_bytes().get(3) == Some(&b':') =>
-        {
-            let hours: i64 = offset[1..3].parse().map_err(|_| invalid())?;
-            let minutes: i64 = offset[4..].parse().map_err(|_| invalid())?;
-            let sign = if offset.starts_with('-') { -1 } else { 1 };
-            (format!("{base}Z"), sign * (hours * 3600 + minutes * 60))
-        }
-        _ => (text.to_owned(), 0),
-    };
-    let time = humantime::parse_rfc3339(&base).map_err(|_| invalid())?;
-    let nanos = time.duration_since(std::time::UNIX_EPOCH).map_err(|_| invalid())?.as_nanos() as i128;
-    // 10:00+02:00 is 08:00Z.
-    let utc = nanos - i128::from(offset_secs) * 1_000_000_000;
-    u64::try_from(utc).map(UnixNanos).map_err(|_| invalid())
+    parse_rfc3339(text).map(UnixNanos).map_err(|e| bad(format!("malformed {name} {text:?}: {e}")))
 }
 
 /// `GET /api/v3/services`.
@@ -105,17 +79,6 @@ pub async fn services(State(state): State<QueryState>) -> Response {
     match state.services().await {
         Ok(services) => Json(Services { services }).into_response(),
         Err(e) => error(e),
-    }
-}
-
-/// api_v3's name of a span kind; an unspecified kind shows as `internal`, as Jaeger shows it.
-fn kind_name(kind: SpanKind) -> &'static str {
-    match kind {
-        SpanKind::Unspecified | SpanKind::Internal => "internal",
-        SpanKind::Server => "server",
-        SpanKind::Client => "client",
-        SpanKind::Producer => "producer",
-        SpanKind::Consumer => "consumer",
     }
 }
 
@@ -134,14 +97,12 @@ pub async fn operations(State(state): State<QueryState>, RawQuery(raw): RawQuery
     let result = async {
         let params = Params::parse(raw.as_deref())?;
         let service = param(&params, &["service"]).ok_or_else(|| bad("parameter 'service' is required"))?;
-        let kind = param(&params, &["spanKind", "span_kind"])
-            .map(|k| SpanKind::from_lower_str(k).ok_or_else(|| bad(format!("unsupported span kind {k:?}"))))
-            .transpose()?;
+        let kind = span_kind_filter(param(&params, &["spanKind", "span_kind"]).unwrap_or(""))?;
         let operations = state.operations(service.to_owned(), kind).await?;
         Ok::<_, QueryError>(Operations {
             operations: operations
                 .into_iter()
-                .map(|o| Operation { name: o.name, span_kind: kind_name(o.kind) })
+                .map(|o| Operation { name: o.name, span_kind: v3_kind_name(o.kind) })
                 .collect(),
         })
     }
@@ -184,54 +145,53 @@ pub async fn trace(State(state): State<QueryState>, Path(id): Path<String>, RawQ
 
 /// Parses api_v3's `query.*` search parameters.
 fn parse_search(params: &Params) -> Result<TraceQuery, QueryError> {
+    // Decoding only: the query's rules are the gRPC service's, so both transports answer alike.
     if param(params, &["query.filter"]).is_some() {
         return Err(bad("query.filter is not supported: use the other query.* parameters"));
     }
     let time = |names: [&str; 2]| {
         let text = param(params, &names).ok_or_else(|| bad(format!("{} is required", names[0])))?;
-        parse_rfc3339_nanos(names[0], text)
+        parse_rfc3339_nanos(names[0], text).map(timestamp)
     };
-    let start_min = time(["query.startTimeMin", "query.start_time_min"])?;
-    let start_max = time(["query.startTimeMax", "query.start_time_max"])?;
-    if start_max <= start_min {
-        return Err(bad("query.startTimeMax must be after query.startTimeMin"));
-    }
     let duration = |names: [&str; 2]| {
-        param(params, &names).map(|d| parse_go_duration(d).map_err(|e| bad(format!("{}: {e}", names[0])))).transpose()
+        param(params, &names)
+            .map(|d| {
+                let d = parse_go_duration(d).map_err(|e| bad(format!("{}: {e}", names[0])))?;
+                prost_types::Duration::try_from(d).map_err(|_| bad(format!("{} is too long", names[0])))
+            })
+            .transpose()
     };
-    let min_duration = duration(["query.durationMin", "query.duration_min"])?;
-    let max_duration = duration(["query.durationMax", "query.duration_max"])?;
-    if let (Some(min), Some(max)) = (min_duration, max_duration) {
-        if max < min {
-            return Err(bad("query.durationMax must not be shorter than query.durationMin"));
-        }
-    }
-    let limit = match param(params, &["query.searchDepth", "query.search_depth", "query.num_traces"]) {
-        None => DEFAULT_SEARCH_DEPTH,
-        Some(text) => match text.parse::<usize>() {
+    let search_depth = match param(params, &["query.searchDepth", "query.search_depth", "query.num_traces"]) {
+        None => 0,
+        Some(text) => match text.parse::<i32>() {
             Ok(n) if n > 0 => n,
             _ => return Err(bad(format!("query.searchDepth {text:?} must be a positive number"))),
         },
     };
-    let tags = param(params, &["query.attributes"])
+    let attributes = param(params, &["query.attributes"])
         .map(|json| parse_tags_json(json).map_err(|e| bad(format!("malformed query.attributes: {e}"))))
         .transpose()?
-        .unwrap_or_default();
-    Ok(TraceQuery {
-        service: param(params, &["query.serviceName", "query.service_name"]).map(str::to_owned),
-        operation: param(params, &["query.operationName", "query.operation_name"]).map(str::to_owned),
-        span_kind: None,
-        remote_service: None,
-        tags,
-        min_duration,
-        max_duration,
-        start_min,
-        // api_v3: the upper bound is exclusive.
-        start_max: UnixNanos(start_max.0 - 1),
-        limit,
-        rule: MatchRule::SingleSpan,
-        ignore_case: false,
-    })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value.unwrap_or_default()))
+        .collect();
+    let query = TraceQueryParameters {
+        service_name: param(params, &["query.serviceName", "query.service_name"]).unwrap_or_default().to_owned(),
+        operation_name: param(params, &["query.operationName", "query.operation_name"]).unwrap_or_default().to_owned(),
+        attributes,
+        start_time_min: Some(time(["query.startTimeMin", "query.start_time_min"])?),
+        start_time_max: Some(time(["query.startTimeMax", "query.start_time_max"])?),
+        duration_min: duration(["query.durationMin", "query.duration_min"])?,
+        duration_max: duration(["query.durationMax", "query.duration_max"])?,
+        search_depth,
+        raw_traces: false,
+        filter: Vec::new(),
+    };
+    grpc_v3::parse_query(FindTracesRequest { query: Some(query) })
+}
+
+fn timestamp(nanos: UnixNanos) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: (nanos.0 / 1_000_000_000) as i64, nanos: (nanos.0 % 1_000_000_000) as i32 }
 }
 
 async fn search(state: &QueryState, raw: Option<&str>) -> Result<Vec<crate::model::Trace>, QueryError> {

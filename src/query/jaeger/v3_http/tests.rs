@@ -72,5 +72,5 @@ fn the_time_range_is_required_and_bad_values_are_refused() {
     assert!(reason(search(&[min, max, ("query.searchDepth", "0")])).contains("searchDepth"));
     assert!(reason(search(&[min, max, ("query.attributes", "a=b")])).contains("query.attributes"));
     assert!(reason(search(&[min, max, ("query.filter", "x")])).contains("not supported"));
-    assert_eq!(search(&[min, max]).unwrap().limit, DEFAULT_SEARCH_DEPTH);
+    assert_eq!(search(&[min, max]).unwrap().limit, grpc_v3::DEFAULT_SEARCH_DEPTH);
 }

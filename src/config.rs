@@ -193,6 +193,10 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_AUTOCOMPLETE_KEYS", value_name = "KEYS")]
     pub autocomplete_keys: Option<String>,
 
+    /// Largest shift the Jaeger APIs and the web UI apply to correct clock skew between hosts; larger skews only get a warning, 0s turns adjustment off [default: 5m]
+    #[arg(long, env = "TRACEHOUND_MAX_CLOCK_SKEW_ADJUSTMENT", value_name = "DURATION")]
+    pub max_clock_skew_adjustment: Option<HumanDuration>,
+
     /// Time without new spans after which a trace counts as complete [default: 10s]
     #[arg(long, env = "TRACEHOUND_TRACE_IDLE_TIMEOUT", value_name = "DURATION")]
     pub trace_idle_timeout: Option<HumanDuration>,
@@ -306,6 +310,8 @@ pub struct Settings {
     pub assembler: AssemblerSettings,
     /// Store limits.
     pub store: MemoryStoreSettings,
+    /// Largest clock-skew correction applied to traces shown adjusted.
+    pub max_clock_skew_adjustment: Duration,
     /// Jaeger sampling strategies file; `None` serves the built-in default.
     pub sampling_strategies: Option<PathBuf>,
     /// Log filter.
@@ -358,6 +364,7 @@ impl Config {
             max_operations_per_service: self.max_operations_per_service.or(fallback.max_operations_per_service),
             trace_idle_timeout: self.trace_idle_timeout.or(fallback.trace_idle_timeout),
             autocomplete_keys: self.autocomplete_keys.or(fallback.autocomplete_keys),
+            max_clock_skew_adjustment: self.max_clock_skew_adjustment.or(fallback.max_clock_skew_adjustment),
             max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
             shards: self.shards.or(fallback.shards),
             stats_retention: self.stats_retention.or(fallback.stats_retention),
@@ -411,6 +418,9 @@ impl Config {
                 sampling: listen(self.sampling_addr, 5778),
             },
             sampling_strategies: self.sampling_strategies,
+            max_clock_skew_adjustment: self
+                .max_clock_skew_adjustment
+                .map_or(crate::query::adjust::DEFAULT_MAX_CLOCK_SKEW_ADJUSTMENT, |d| d.0),
             ingest: IngestSettings {
                 max_request_bytes,
                 queue_spans: non_zero("ingest-queue-spans", self.ingest_queue_spans.unwrap_or(1_000_000))?,

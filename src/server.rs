@@ -161,7 +161,8 @@ pub async fn start_with_store(
     let mut others = JoinSet::new();
     let stats = assembler.stats();
     others.spawn(assembler.run(cancel.clone()));
-    let state = QueryState::new(store, telemetry.clone(), stats);
+    let state = QueryState::new(store, telemetry.clone(), stats)
+        .with_max_clock_skew_adjustment(settings.max_clock_skew_adjustment);
     let query_grpc = crate::query::jaeger::grpc_v2::JaegerQueryV2::server(state.clone());
     let query_grpc_v3 = crate::query::jaeger::grpc_v3::JaegerQueryV3::server(state.clone());
     let token = cancel.clone();

@@ -38,6 +38,9 @@ macro_rules! define_id {
         pub struct $name([u8; $len]);
 
         impl $name {
+            /// The greatest id (all bytes 0xFF), an upper bound for ranges.
+            pub const MAX: Self = Self([0xFF; $len]);
+
             /// The id's bytes, big-endian.
             pub fn as_bytes(&self) -> &[u8; $len] {
                 &self.0

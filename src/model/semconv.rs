@@ -89,3 +89,13 @@ pub const OTLP_LINK_PREFIX: &str = "otlp.link.";
 pub const ZIPKIN_ABSENT_START_TIME: &str = "otel.zipkin.absentField.startTime";
 /// Marks a span Zipkin sent without a duration, so it reads back without one.
 pub const ZIPKIN_ABSENT_DURATION: &str = "otel.zipkin.absentField.duration";
+/// Resource attribute: a unique host id (cloud instance id, machine id).
+pub const HOST_ID: &str = "host.id";
+/// Resource attribute: the host's IP addresses.
+pub const HOST_IP: &str = "host.ip";
+/// Resource attribute: the host's name.
+pub const HOST_NAME: &str = "host.name";
+/// Jaeger process tag: the client's IPv4 address (a string, or packed in an int).
+pub const JAEGER_IP: &str = "ip";
+/// Jaeger process tag: the client's host name.
+pub const JAEGER_HOSTNAME: &str = "hostname";

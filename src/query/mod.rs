@@ -2,6 +2,7 @@
 //! [`QueryState`], and encodes the answer in its own format. Store calls run on blocking threads
 //! so a long scan never stalls the reactor.
 
+pub mod adjust;
 pub mod api;
 pub mod jaeger;
 pub mod otlp;
@@ -52,12 +53,39 @@ pub struct QueryState {
     store: Arc<dyn Store>,
     telemetry: Arc<Telemetry>,
     stats: Arc<Stats>,
+    max_clock_skew_adjustment: std::time::Duration,
+}
+
+/// How a trace is shown: as stored, or with its clock skew adjusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Exactly as stored (Jaeger's `raw`, and every Zipkin and OTLP read).
+    Raw,
+    /// Clock skew adjusted, with a warning on each adjusted span (Jaeger's default view).
+    Adjusted,
+}
+
+impl View {
+    /// `Raw` when the client asked for raw traces, else `Adjusted`.
+    pub fn raw_if(raw: bool) -> Self {
+        if raw {
+            Self::Raw
+        } else {
+            Self::Adjusted
+        }
+    }
 }
 
 impl QueryState {
     /// Query state over a store and the assembler's statistics.
     pub fn new(store: Arc<dyn Store>, telemetry: Arc<Telemetry>, stats: Arc<Stats>) -> Self {
-        Self { store, telemetry, stats }
+        Self { store, telemetry, stats, max_clock_skew_adjustment: adjust::DEFAULT_MAX_CLOCK_SKEW_ADJUSTMENT }
+    }
+
+    /// The same state, adjusting clock skew by at most `max` (zero: only warn).
+    pub fn with_max_clock_skew_adjustment(mut self, max: std::time::Duration) -> Self {
+        self.max_clock_skew_adjustment = max;
+        self
     }
 
     /// The live statistics.
@@ -96,14 +124,30 @@ impl QueryState {
             .map_err(QueryError::from)
     }
 
-    /// Traces answering the query, newest first.
-    pub async fn find_traces(&self, query: TraceQuery) -> Result<Vec<Trace>, QueryError> {
-        self.blocking(move |s| s.find_traces(&query)).await
+    /// Traces answering the query, newest first, shown as `view` asks.
+    pub async fn find_traces(&self, query: TraceQuery, view: View) -> Result<Vec<Trace>, QueryError> {
+        let max = self.max_clock_skew_adjustment;
+        self.blocking(move |s| {
+            let traces = s.find_traces(&query)?;
+            Ok(match view {
+                View::Raw => traces,
+                View::Adjusted => traces.iter().map(|t| adjust::adjust_clock_skew(t, max)).collect(),
+            })
+        })
+        .await
     }
 
-    /// One trace by id.
-    pub async fn trace(&self, id: TraceId) -> Result<Option<Trace>, QueryError> {
-        self.blocking(move |s| s.trace(id)).await
+    /// One trace by id, shown as `view` asks.
+    pub async fn trace(&self, id: TraceId, view: View) -> Result<Option<Trace>, QueryError> {
+        let max = self.max_clock_skew_adjustment;
+        self.blocking(move |s| {
+            let trace = s.trace(id)?;
+            Ok(match view {
+                View::Raw => trace,
+                View::Adjusted => trace.map(|t| adjust::adjust_clock_skew(&t, max)),
+            })
+        })
+        .await
     }
 
     /// Service names, sorted.
@@ -183,6 +227,19 @@ impl Params {
     /// Every value of a key, in order.
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The first non-empty value of a key read as Go's `strconv.ParseBool` reads it (`1`, `t`,
+    /// `true`, `TRUE` … and their false forms); absent is false.
+    pub fn go_bool(&self, key: &str) -> Result<bool, QueryError> {
+        match self.non_empty(key).map(str::trim) {
+            None => Ok(false),
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
+            Some(v) => {
+                Err(QueryError::BadRequest(format!("invalid value {v:?} for parameter {key}: use true or false")))
+            }
+        }
     }
 
     /// Parses the first non-empty value of a key with `FromStr`, naming the key on failure.

@@ -217,7 +217,7 @@ async fn views(server: &TestServer, trace_hex: &str, spans: usize) -> (serde_jso
     }
     let zipkin_spans = zipkin.as_array_mut().unwrap_or_else(|| panic!("trace {trace_hex} incomplete"));
     zipkin_spans.sort_by_key(|s| s["id"].as_str().unwrap().to_owned());
-    let (_, mut jaeger) = get_json(&format!("http://{}/api/traces/{trace_hex}", server.addrs.query)).await;
+    let (_, mut jaeger) = get_json(&format!("http://{}/api/traces/{trace_hex}?raw=true", server.addrs.query)).await;
     let trace = &mut jaeger["data"][0];
     let processes = trace["processes"].take();
     let jaeger_spans = trace["spans"].as_array_mut().unwrap();

@@ -43,7 +43,7 @@ pub fn check_golden(path: PathBuf, got: &serde_json::Value, failures: &mut Vec<S
 async fn check_views(server: &TestServer, dir: &Path, case: &str, trace_id: &str, failures: &mut Vec<String>) {
     let (_, zipkin) = get_json(&format!("http://{}/api/v2/trace/{trace_id}", server.addrs.zipkin)).await;
     check_golden(dir.join(format!("{case}.zipkin.json")), &zipkin, failures, &format!("{case} (zipkin)"));
-    let (_, jaeger) = get_json(&format!("http://{}/api/traces/{trace_id}", server.addrs.query)).await;
+    let (_, jaeger) = get_json(&format!("http://{}/api/traces/{trace_id}?raw=true", server.addrs.query)).await;
     check_golden(dir.join(format!("{case}.jaeger.json")), &jaeger["data"][0], failures, &format!("{case} (jaeger)"));
 }
 

@@ -2,6 +2,7 @@
 //! real wire encodings.
 
 mod cli;
+mod clock_skew;
 mod common;
 mod conversion_props;
 mod cross_format;

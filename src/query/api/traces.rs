@@ -21,7 +21,7 @@ use crate::model::query::{MatchRule, TraceQuery};
 use crate::model::{root_of, StatusCode, Trace, TraceId, UnixNanos};
 use crate::query::jaeger::params::{parse_go_duration, parse_tags_json};
 use crate::query::otlp;
-use crate::query::QueryState;
+use crate::query::{QueryState, View};
 
 /// Traces one search may return.
 pub const MAX_LIMIT: usize = 1_000;
@@ -33,15 +33,27 @@ pub const DEFAULT_LIMIT: usize = 20;
     get,
     path = "/api/v1/traces/{traceId}",
     tag = "traces",
-    params(("traceId" = String, Path, description = "Trace id, 1 to 32 hex digits (64-bit ids may omit the leading zeros)", example = "4bf92f3577b34da6a3ce929d0e0e4736")),
+    params(
+        ("traceId" = String, Path, description = "Trace id, 1 to 32 hex digits (64-bit ids may omit the leading zeros)", example = "4bf92f3577b34da6a3ce929d0e0e4736"),
+        TraceViewQuery
+    ),
     responses(
         (status = 200, description = "The trace in OTLP/JSON (`ExportTraceServiceRequest`: hex ids, 64-bit integers as strings), or OTLP protobuf when the request accepts `application/x-protobuf`", content_type = "application/json"),
         (status = 400, description = "Malformed trace id", body = ErrorBody),
         (status = 404, description = "No such trace", body = ErrorBody)
     )
 )]
-pub async fn trace(State(state): State<QueryState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    match read_trace(&state, &id).await {
+pub async fn trace(
+    State(state): State<QueryState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let view = match parse_query::<TraceViewQuery>(raw.as_deref()) {
+        Ok(q) => View::raw_if(!q.adjust_clock_skew.unwrap_or(false)),
+        Err(e) => return e.into_response(),
+    };
+    match read_trace(&state, &id, view).await {
         Ok(trace) => {
             let protobuf = headers
                 .get(header::ACCEPT)
@@ -59,10 +71,20 @@ pub async fn trace(State(state): State<QueryState>, Path(id): Path<String>, head
     }
 }
 
-async fn read_trace(state: &QueryState, id: &str) -> Result<Trace, ApiError> {
+/// How `GET /api/v1/traces/{traceId}` shows the trace.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct TraceViewQuery {
+    /// `true`: correct clock skew between hosts by Jaeger's rules, as the web UI shows traces; each
+    /// moved span gets a `@jaeger@warnings` attribute saying by how much. Default: as stored.
+    pub adjust_clock_skew: Option<bool>,
+}
+
+async fn read_trace(state: &QueryState, id: &str, view: View) -> Result<Trace, ApiError> {
     let trace_id = TraceId::from_hex(id.trim())
         .map_err(|e| ApiError::BadParameter { param: "traceId", reason: format!("{e}: use 1 to 32 hex digits") })?;
-    state.trace(trace_id).await?.ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))
+    state.trace(trace_id, view).await?.ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))
 }
 
 /// Search parameters of `GET /api/v1/traces`.
@@ -251,7 +273,7 @@ pub async fn search(
 ) -> Result<Json<TraceSearchResponse>, ApiError> {
     let params: TraceSearchQuery = parse_query(raw.as_deref())?;
     let query = params.to_query(now_ms())?;
-    let traces = state.find_traces(query).await?;
+    let traces = state.find_traces(query, View::Raw).await?;
     Ok(Json(TraceSearchResponse { traces: traces.iter().filter_map(TraceSummary::of).collect() }))
 }
 

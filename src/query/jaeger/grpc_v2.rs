@@ -16,7 +16,7 @@ use crate::proto::jaeger::api_v2::{
     GetDependenciesResponse, GetOperationsRequest, GetOperationsResponse, GetServicesRequest, GetServicesResponse,
     GetTraceRequest, Operation, SpansResponseChunk,
 };
-use crate::query::{QueryError, QueryState};
+use crate::query::{QueryError, QueryState, View};
 
 /// Spans per streamed chunk, as Jaeger sends them.
 pub const SPANS_PER_CHUNK: usize = 10;
@@ -84,7 +84,9 @@ impl QueryService for JaegerQueryV2 {
     async fn get_trace(&self, request: Request<GetTraceRequest>) -> Result<Response<Self::GetTraceStream>, Status> {
         let id = TraceId::try_from(&request.get_ref().trace_id[..])
             .map_err(|e| Status::invalid_argument(format!("malformed trace_id: {e}")))?;
-        let trace = self.state.trace(id).await.map_err(status)?.ok_or_else(|| Status::not_found("trace not found"))?;
+        let view = View::raw_if(request.get_ref().raw_traces);
+        let trace =
+            self.state.trace(id, view).await.map_err(status)?.ok_or_else(|| Status::not_found("trace not found"))?;
         Ok(Response::new(tokio_stream::iter(chunks(&[trace]))))
     }
 
@@ -101,8 +103,10 @@ impl QueryService for JaegerQueryV2 {
         &self,
         request: Request<FindTracesRequest>,
     ) -> Result<Response<Self::FindTracesStream>, Status> {
-        let query = parse_query(request.into_inner()).map_err(status)?;
-        let traces = self.state.find_traces(query).await.map_err(status)?;
+        let request = request.into_inner();
+        let view = View::raw_if(request.query.as_ref().is_some_and(|q| q.raw_traces));
+        let query = parse_query(request).map_err(status)?;
+        let traces = self.state.find_traces(query, view).await.map_err(status)?;
         Ok(Response::new(tokio_stream::iter(chunks(&traces))))
     }
 

@@ -16,7 +16,7 @@ use crate::proto::jaeger::api_v3::{
     FindTracesRequest, GetOperationsRequest, GetOperationsResponse, GetServicesRequest, GetServicesResponse,
     GetTraceRequest, Operation,
 };
-use crate::query::{otlp, QueryError, QueryState};
+use crate::query::{otlp, QueryError, QueryState, View};
 
 /// Traces a search returns when `search_depth` is 0, as Jaeger.
 pub const DEFAULT_SEARCH_DEPTH: usize = 100;
@@ -81,7 +81,9 @@ impl QueryService for JaegerQueryV3 {
     async fn get_trace(&self, request: Request<GetTraceRequest>) -> Result<Response<Self::GetTraceStream>, Status> {
         let id = TraceId::from_hex(request.get_ref().trace_id.trim())
             .map_err(|e| Status::invalid_argument(format!("malformed trace_id: {e}")))?;
-        let trace = self.state.trace(id).await.map_err(status)?.ok_or_else(|| Status::not_found("trace not found"))?;
+        let view = View::raw_if(request.get_ref().raw_traces);
+        let trace =
+            self.state.trace(id, view).await.map_err(status)?.ok_or_else(|| Status::not_found("trace not found"))?;
         Ok(Response::new(tokio_stream::iter(traces_data(&[trace]))))
     }
 
@@ -91,8 +93,10 @@ impl QueryService for JaegerQueryV3 {
         &self,
         request: Request<FindTracesRequest>,
     ) -> Result<Response<Self::FindTracesStream>, Status> {
-        let query = parse_query(request.into_inner()).map_err(status)?;
-        let traces = self.state.find_traces(query).await.map_err(status)?;
+        let request = request.into_inner();
+        let view = View::raw_if(request.query.as_ref().is_some_and(|q| q.raw_traces));
+        let query = parse_query(request).map_err(status)?;
+        let traces = self.state.find_traces(query, view).await.map_err(status)?;
         Ok(Response::new(tokio_stream::iter(traces_data(&traces))))
     }
 

@@ -13,7 +13,7 @@ use super::json::{trace_to_jaeger, JaegerTrace};
 use super::params::{parse_trace_id, parse_trace_query, span_kind_filter};
 use super::{spm, v3_http};
 use crate::model::UnixNanos;
-use crate::query::{Params, QueryError, QueryState};
+use crate::query::{Params, QueryError, QueryState, View};
 
 /// The Jaeger HTTP API routes.
 pub fn router(state: QueryState) -> Router {
@@ -143,13 +143,14 @@ async fn traces(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Res
         Ok(p) => p,
         Err(e) => return error(e),
     };
+    let view = raw_view(&params);
     let ids: Vec<&str> = params.all("traceID").filter(|v| !v.is_empty()).collect();
     if !ids.is_empty() {
-        return traces_by_id(&state, &ids).await;
+        return traces_by_id(&state, &ids, view).await;
     }
     let result = async {
         let query = parse_trace_query(&params, UnixNanos::now())?;
-        state.find_traces(query).await
+        state.find_traces(query, view).await
     }
     .await;
     match result {
@@ -158,8 +159,14 @@ async fn traces(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Res
     }
 }
 
+/// `raw=true` asks for traces as stored; otherwise they are clock-skew adjusted. Like Jaeger, a
+/// value that is not a boolean counts as false.
+fn raw_view(params: &Params) -> View {
+    View::raw_if(params.go_bool("raw").unwrap_or(false))
+}
+
 /// `/api/traces?traceID=a&traceID=b`: the traces found, and an error entry for each missing id.
-async fn traces_by_id(state: &QueryState, ids: &[&str]) -> Response {
+async fn traces_by_id(state: &QueryState, ids: &[&str], view: View) -> Response {
     let mut data = Vec::new();
     let mut errors = Vec::new();
     for text in ids {
@@ -167,7 +174,7 @@ async fn traces_by_id(state: &QueryState, ids: &[&str]) -> Response {
             Ok(id) => id,
             Err(e) => return error(e),
         };
-        match state.trace(id).await {
+        match state.trace(id, view).await {
             Ok(Some(trace)) => data.push(trace_to_jaeger(&trace)),
             Ok(None) => {
                 errors.push(EnvelopeError { code: 0, msg: "trace not found".into(), trace_id: Some(text.to_string()) })
@@ -180,14 +187,19 @@ async fn traces_by_id(state: &QueryState, ids: &[&str]) -> Response {
 }
 
 /// `/api/traces/{id}`; several comma-separated ids answer as `?traceID=` does.
-async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Response {
+async fn trace(State(state): State<QueryState>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let params = match Params::parse(raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    let view = raw_view(&params);
     if id.contains(',') {
         let ids: Vec<&str> = id.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
-        return traces_by_id(&state, &ids).await;
+        return traces_by_id(&state, &ids, view).await;
     }
     let result = async {
         let trace_id = parse_trace_id(&id)?;
-        state.trace(trace_id).await?.ok_or_else(|| QueryError::NotFound(id.clone()))
+        state.trace(trace_id, view).await?.ok_or_else(|| QueryError::NotFound(id.clone()))
     }
     .await;
     match result {

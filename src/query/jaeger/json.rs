@@ -9,6 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::query::adjust::{warnings_of, WARNINGS_ATTRIBUTE};
+
 use crate::model::{
     semconv, AnyValue, Event, KeyValue, Link, Resource, SpanId, SpanKind, SpanRecord, StatusCode, Trace,
 };
@@ -323,7 +325,8 @@ fn span_to_jaeger(record: &SpanRecord, ids: ShownIds, process_id: String) -> Jae
         tags: tags(record),
         logs: span.events.iter().map(event_log).collect(),
         process_id,
-        warnings: None,
+        // Query-time warnings (clock-skew adjustment) travel as an attribute until here.
+        warnings: Some(warnings_of(record)).filter(|w| !w.is_empty()),
     }
 }
 
@@ -392,7 +395,7 @@ fn tags(record: &SpanRecord) -> Vec<JaegerKeyValue> {
     let mut tags: Vec<JaegerKeyValue> = span
         .attributes
         .iter()
-        .filter(|kv| !derived.iter().any(|tag| tag.key == kv.key))
+        .filter(|kv| kv.key != WARNINGS_ATTRIBUTE && !derived.iter().any(|tag| tag.key == kv.key))
         .map(JaegerKeyValue::from_attribute)
         .collect();
     tags.append(&mut derived);

@@ -20,7 +20,7 @@ use crate::model::UnixNanos;
 use crate::proto::jaeger::api_v3::{FindTracesRequest, TraceQueryParameters};
 use crate::query::api::traces::TraceSummary;
 use crate::query::api::window::parse_rfc3339_nanos as parse_rfc3339;
-use crate::query::{otlp, Params, QueryError, QueryState};
+use crate::query::{otlp, Params, QueryError, QueryState, View};
 
 /// api_v3's error body.
 #[derive(Debug, Serialize)]
@@ -133,8 +133,9 @@ pub async fn trace(State(state): State<QueryState>, Path(id): Path<String>, RawQ
                 parse_rfc3339_nanos(names[0], text)?;
             }
         }
+        let raw = params.go_bool("raw_traces")? || params.go_bool("rawTraces")?;
         let id = parse_trace_id(&id)?;
-        state.trace(id).await?.ok_or_else(|| QueryError::NotFound("trace not found".into()))
+        state.trace(id, View::raw_if(raw)).await?.ok_or_else(|| QueryError::NotFound("trace not found".into()))
     }
     .await;
     match result {
@@ -143,8 +144,8 @@ pub async fn trace(State(state): State<QueryState>, Path(id): Path<String>, RawQ
     }
 }
 
-/// Parses api_v3's `query.*` search parameters.
-fn parse_search(params: &Params) -> Result<TraceQuery, QueryError> {
+/// Parses api_v3's `query.*` search parameters into the query and whether raw traces were asked for.
+fn parse_search(params: &Params) -> Result<(TraceQuery, bool), QueryError> {
     // Decoding only: the query's rules are the gRPC service's, so both transports answer alike.
     if param(params, &["query.filter"]).is_some() {
         return Err(bad("query.filter is not supported: use the other query.* parameters"));
@@ -184,20 +185,25 @@ fn parse_search(params: &Params) -> Result<TraceQuery, QueryError> {
         duration_min: duration(["query.durationMin", "query.duration_min"])?,
         duration_max: duration(["query.durationMax", "query.duration_max"])?,
         search_depth,
-        raw_traces: false,
+        raw_traces: params.go_bool("query.raw_traces")? || params.go_bool("query.rawTraces")?,
         filter: Vec::new(),
     };
-    grpc_v3::parse_query(FindTracesRequest { query: Some(query) })
+    let raw_traces = query.raw_traces;
+    Ok((grpc_v3::parse_query(FindTracesRequest { query: Some(query) })?, raw_traces))
 }
 
 fn timestamp(nanos: UnixNanos) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: (nanos.0 / 1_000_000_000) as i64, nanos: (nanos.0 % 1_000_000_000) as i32 }
 }
 
-async fn search(state: &QueryState, raw: Option<&str>) -> Result<Vec<crate::model::Trace>, QueryError> {
+async fn search(
+    state: &QueryState,
+    raw: Option<&str>,
+    view: Option<View>,
+) -> Result<Vec<crate::model::Trace>, QueryError> {
     let params = Params::parse(raw)?;
-    let query = parse_search(&params)?;
-    let traces = state.find_traces(query).await?;
+    let (query, raw_traces) = parse_search(&params)?;
+    let traces = state.find_traces(query, view.unwrap_or(View::raw_if(raw_traces))).await?;
     if traces.is_empty() {
         // Jaeger's api_v3 answers an empty search with 404, unlike its legacy API.
         return Err(QueryError::NotFound("No traces found".into()));
@@ -207,7 +213,7 @@ async fn search(state: &QueryState, raw: Option<&str>) -> Result<Vec<crate::mode
 
 /// `GET /api/v3/traces?query.*`: every matching trace's spans in one OTLP/JSON `result`.
 pub async fn find_traces(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Response {
-    match search(&state, raw.as_deref()).await {
+    match search(&state, raw.as_deref(), None).await {
         Ok(traces) => {
             let spans: Vec<_> = traces.into_iter().flat_map(|t| t.spans).collect();
             otlp_result(&spans)
@@ -242,7 +248,8 @@ pub async fn trace_summaries(State(state): State<QueryState>, RawQuery(raw): Raw
     struct Summaries {
         summaries: Vec<Summary>,
     }
-    match search(&state, raw.as_deref()).await {
+    // Summaries describe the traces as stored.
+    match search(&state, raw.as_deref(), Some(View::Raw)).await {
         Ok(traces) => {
             let summaries = traces
                 .iter()

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use super::json::trace_to_zipkin;
 use crate::model::query::{MatchRule, TagFilter, TraceQuery};
 use crate::model::{TraceId, UnixNanos};
-use crate::query::{Params, QueryError, QueryState};
+use crate::query::{Params, QueryError, QueryState, View};
 
 /// Zipkin's default `QUERY_LOOKBACK`: one day, in milliseconds.
 const DEFAULT_LOOKBACK_MS: u64 = 86_400_000;
@@ -204,7 +204,7 @@ async fn traces(State(state): State<QueryState>, RawQuery(raw): RawQuery) -> Res
     let result = async {
         let params = Params::parse(raw.as_deref())?;
         let query = parse_trace_query(&params, UnixNanos::now())?;
-        state.find_traces(query).await
+        state.find_traces(query, View::Raw).await
     }
     .await;
     match result {
@@ -222,7 +222,7 @@ async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Respo
     let result = async {
         let trace_id = parse_trace_id(&id)?;
         state
-            .trace(trace_id)
+            .trace(trace_id, View::Raw)
             .await?
             .ok_or_else(|| QueryError::NotFound(format!("{} not found", id.to_ascii_lowercase())))
     }
@@ -258,7 +258,7 @@ async fn trace_many(State(state): State<QueryState>, RawQuery(raw): RawQuery) ->
         let params = Params::parse(raw.as_deref())?;
         let mut traces = Vec::new();
         for id in parse_trace_ids(&params)? {
-            if let Some(trace) = state.trace(id).await? {
+            if let Some(trace) = state.trace(id, View::Raw).await? {
                 traces.push(trace_to_zipkin(&trace));
             }
         }

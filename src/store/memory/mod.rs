@@ -4,6 +4,9 @@
 //! The budget and the arrival order are global, not per shard, so one trace may take as much of
 //! the budget as it needs (a 100,000-span trace is far larger than a shard's share would be).
 //!
+//! Each shard also keeps a search index (see [`index`]) so searches walk only the traces filed
+//! under the service or service + operation they name, newest first.
+//!
 //! Invariants: every stored trace has exactly one entry in the arrival queue, pushed once its
 //! first spans are in its shard; `bytes` is the sum of the stored traces' estimated sizes; after
 //! every write, that writer evicts oldest-first until `bytes` is within the budget (so the store
@@ -21,6 +24,10 @@ use crate::telemetry::Telemetry;
 
 use super::{Operation, Store, StoreError};
 
+mod index;
+
+use index::SearchIndex;
+
 /// Traces kept in memory, bounded by bytes.
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
@@ -36,13 +43,26 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Shard {
     traces: HashMap<TraceId, StoredTrace>,
+    index: SearchIndex,
+}
+
+impl Shard {
+    /// Removes a trace and its index entries.
+    fn remove(&mut self, id: &TraceId) -> Option<StoredTrace> {
+        let gone = self.traces.remove(id)?;
+        self.index.remove_trace(*id, gone.first_start, &gone.keys);
+        Some(gone)
+    }
 }
 
 struct StoredTrace {
     spans: Vec<Arc<SpanRecord>>,
+    /// Estimated bytes of the spans and of the trace's index entries.
     bytes: usize,
     first_start: UnixNanos,
     last_start: UnixNanos,
+    /// Index keys the trace is filed under, sorted.
+    keys: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -115,7 +135,7 @@ impl MemoryStore {
         let (mut traces, mut spans, mut bytes) = (0, 0, 0);
         while self.bytes.load(Ordering::Relaxed) > self.settings.max_bytes {
             let Some(oldest) = self.arrival().pop_front() else { break };
-            let gone = self.lock(self.shard_index(&oldest)).traces.remove(&oldest);
+            let gone = self.lock(self.shard_index(&oldest)).remove(&oldest);
             // Freed here, after the shard's lock is released: freeing thousands of spans is the
             // slowest part of a write, and other writers and queries need the shard.
             if let Some(gone) = gone {
@@ -209,19 +229,34 @@ impl Store for MemoryStore {
         let mut new_traces: Vec<TraceId> = Vec::new();
         for (i, records) in by_shard.into_iter().enumerate().filter(|(_, v)| !v.is_empty()) {
             let mut shard = self.lock(i);
+            let Shard { traces, index } = &mut *shard;
             let mut shard_added = 0usize;
             for r in records {
-                let bytes = r.estimated_bytes();
+                let mut bytes = r.estimated_bytes();
                 let start = r.span.start;
                 let trace_id = r.span.trace_id;
-                let trace = shard.traces.entry(trace_id).or_insert_with(|| {
+                let keys = index::span_keys(&r);
+                let trace = traces.entry(trace_id).or_insert_with(|| {
                     new_traces.push(trace_id);
-                    StoredTrace { spans: Vec::new(), bytes: 0, first_start: start, last_start: start }
+                    index.add_trace(trace_id, start);
+                    bytes += index::ENTRY_BYTES;
+                    StoredTrace { spans: Vec::new(), bytes: 0, first_start: start, last_start: start, keys: Vec::new() }
                 });
+                if start < trace.first_start {
+                    index.move_trace(trace_id, trace.first_start, start, &trace.keys);
+                    trace.first_start = start;
+                }
+                trace.last_start = trace.last_start.max(start);
+                index.note_extent(trace.first_start, trace.last_start);
+                for key in keys {
+                    if let Err(at) = trace.keys.binary_search(&key) {
+                        trace.keys.insert(at, key);
+                        index.add_key(key, trace_id, trace.first_start);
+                        bytes += index::ENTRY_BYTES;
+                    }
+                }
                 trace.spans.push(Arc::new(r));
                 trace.bytes += bytes;
-                trace.first_start = trace.first_start.min(start);
-                trace.last_start = trace.last_start.max(start);
                 shard_added += bytes;
             }
             // Counted before the lock is released, so an eviction of this trace (which takes the
@@ -253,13 +288,20 @@ impl Store for MemoryStore {
     }
 
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-        // Pass 1: collect (start, id) of every match, holding each shard's lock only for its scan.
+        // Pass 1: per shard, walk the index newest first and keep up to `limit` matches; the
+        // newest `limit` overall are among them. Each shard's lock is held only for its walk.
         let mut hits: Vec<(UnixNanos, TraceId)> = Vec::new();
         for i in 0..self.shards.len() {
             let shard = self.lock(i);
-            for (id, trace) in &shard.traces {
+            let mut found = 0;
+            for (start, id) in shard.index.candidates(query) {
+                if found == query.limit {
+                    break;
+                }
+                let Some(trace) = shard.traces.get(&id) else { continue };
                 if query.may_overlap(trace.first_start, trace.last_start) && query.matches(&trace.spans) {
-                    hits.push((trace.first_start, *id));
+                    hits.push((start, id));
+                    found += 1;
                 }
             }
         }

@@ -9,6 +9,13 @@ fn store(max_bytes: usize) -> MemoryStore {
     sharded_store(max_bytes, 1)
 }
 
+/// What a one-span trace costs against the budget: the span, plus its entries in the search index.
+fn one_span_trace_bytes() -> usize {
+    let s = store(1 << 20);
+    s.write(vec![SpanBuilder::new("svc", "op", 1, 1).build()]).unwrap();
+    s.bytes.load(Ordering::Relaxed)
+}
+
 fn sharded_store(max_bytes: usize, shards: usize) -> MemoryStore {
     MemoryStore::new(
         MemoryStoreSettings {
@@ -34,7 +41,7 @@ fn spans_of_one_trace_from_several_writes_come_back_together() {
 
 #[test]
 fn evicts_oldest_traces_first_and_counts_them() {
-    let one = SpanBuilder::new("svc", "op", 1, 1).build().estimated_bytes();
+    let one = one_span_trace_bytes();
     let s = store(one * 3);
     for t in 1..=5u128 {
         s.write(vec![SpanBuilder::new("svc", "op", t, 1).build()]).unwrap();
@@ -101,7 +108,7 @@ fn name_index_limits_are_enforced_and_counted() {
 #[test]
 fn one_trace_may_use_the_whole_budget_whatever_the_shard_count() {
     let one = SpanBuilder::new("svc", "op", 1, 1).build().estimated_bytes();
-    // 16 shards, room for 100 spans: one trace of 90 spans is kept whole.
+    // 16 shards, room for 100 spans (less a few index entries): one trace of 90 spans is kept whole.
     let s = sharded_store(one * 100, 16);
     s.write((1..=90u64).map(|i| SpanBuilder::new("svc", "op", 1, i).build()).collect()).unwrap();
     assert_eq!(s.trace(trace_id(1)).unwrap().unwrap().spans.len(), 90);
@@ -115,7 +122,7 @@ fn one_trace_may_use_the_whole_budget_whatever_the_shard_count() {
 
 #[test]
 fn concurrent_writers_keep_the_byte_count_exact_and_within_budget() {
-    let one = SpanBuilder::new("svc", "op", 1, 1).build().estimated_bytes();
+    let one = one_span_trace_bytes();
     let s = std::sync::Arc::new(sharded_store(one * 50, 4));
     let writers: Vec<_> = (0..4u128)
         .map(|w| {
@@ -160,4 +167,146 @@ fn autocomplete_values_are_indexed_for_the_configured_keys_only() {
     assert_eq!(s.autocomplete_values("http.method").unwrap(), ["GET", "POST"]);
     assert_eq!(s.autocomplete_values("environment").unwrap(), ["prod"]);
     assert!(s.autocomplete_values("user.id").unwrap().is_empty());
+}
+
+/// Checks the search index holds exactly the stored traces under their current first starts.
+fn assert_index_consistent(s: &MemoryStore) {
+    for shard in s.shards.iter() {
+        let shard = shard.lock().unwrap();
+        assert_eq!(shard.index.traces(), shard.traces.len());
+        assert_eq!(shard.index.key_entries(), shard.traces.values().map(|t| t.keys.len()).sum::<usize>());
+        for (id, trace) in &shard.traces {
+            let everything = TraceQuery { limit: usize::MAX, ..TraceQuery::default() };
+            assert!(shard.index.candidates(&everything).any(|(start, i)| i == *id && start == trace.first_start));
+        }
+    }
+}
+
+#[test]
+fn a_root_arriving_after_its_children_refiles_the_trace_under_its_start() {
+    let s = sharded_store(1 << 20, 4);
+    // Children (later starts) first, as SDKs export them; trace 2 sits between.
+    s.write(vec![SpanBuilder::new("web", "child", 1, 2).parent(1).timing(5_000, 10).build()]).unwrap();
+    s.write(vec![SpanBuilder::new("web", "root", 2, 1).timing(3_000, 10).build()]).unwrap();
+    let q = TraceQuery { service: Some("web".into()), limit: 10, ..TraceQuery::default() };
+    let ids =
+        |s: &MemoryStore, q: &TraceQuery| s.find_traces(q).unwrap().into_iter().map(|t| t.trace_id).collect::<Vec<_>>();
+    assert_eq!(ids(&s, &q), [trace_id(1), trace_id(2)]);
+    s.write(vec![SpanBuilder::new("web", "root", 1, 1).timing(1_000, 10_000).build()]).unwrap();
+    assert_eq!(ids(&s, &q), [trace_id(2), trace_id(1)]);
+    let by_op = TraceQuery { operation: Some("root".into()), ..q.clone() };
+    assert_eq!(ids(&s, &by_op), [trace_id(2), trace_id(1)]);
+    assert_index_consistent(&s);
+}
+
+#[test]
+fn a_long_trace_starting_before_the_window_is_still_found() {
+    let s = store(1 << 20);
+    s.write(vec![
+        SpanBuilder::new("batch", "job", 1, 1).timing(0, 3_600_000_000_000).build(),
+        SpanBuilder::new("batch", "step", 1, 2).parent(1).timing(3_000_000_000_000, 1_000).build(),
+    ])
+    .unwrap();
+    let q = TraceQuery {
+        operation: Some("step".into()),
+        service: Some("batch".into()),
+        start_min: UnixNanos(BASE_TIME + 2_000_000_000_000),
+        ..TraceQuery::default()
+    };
+    assert_eq!(s.find_traces(&q).unwrap().len(), 1);
+}
+
+#[test]
+fn the_index_follows_evictions_and_ignores_name_case_for_zipkin() {
+    let one = one_span_trace_bytes();
+    let s = sharded_store(one * 20, 4);
+    for t in 1..=100u128 {
+        s.write(vec![SpanBuilder::new("Web", "GET /Users", t, 1).timing(t as u64 * 1_000, 10).build()]).unwrap();
+    }
+    assert_index_consistent(&s);
+    let zipkin = TraceQuery {
+        service: Some("web".into()),
+        operation: Some("get /users".into()),
+        rule: MatchRule::ZipkinJoint,
+        ignore_case: true,
+        limit: 5,
+        ..TraceQuery::default()
+    };
+    let found: Vec<_> = s.find_traces(&zipkin).unwrap().into_iter().map(|t| t.trace_id).collect();
+    assert_eq!(found, (96..=100u128).rev().map(trace_id).collect::<Vec<_>>());
+    // Jaeger compares names exactly: the index narrows, the query decides.
+    let jaeger = TraceQuery { rule: MatchRule::SingleSpan, ignore_case: false, ..zipkin };
+    assert!(s.find_traces(&jaeger).unwrap().is_empty());
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SERVICES: [&str; 3] = ["web", "Web", "db"];
+    const OPERATIONS: [&str; 3] = ["get", "GET", "query"];
+
+    /// (trace, span, service, operation, start, duration) for a few traces with colliding names.
+    fn spans() -> impl Strategy<Value = Vec<(u8, u8, usize, usize, u16, u16)>> {
+        proptest::collection::vec((1u8..12, 1u8..6, 0..3usize, 0..3usize, 0u16..2_000, 1u16..500), 1..60)
+    }
+
+    fn query() -> impl Strategy<Value = TraceQuery> {
+        (
+            proptest::option::of(0..3usize),
+            proptest::option::of(0..3usize),
+            0u64..2_000,
+            0u64..2_500,
+            1usize..6,
+            any::<bool>(),
+        )
+            .prop_map(|(service, operation, from, len, limit, zipkin)| TraceQuery {
+                service: service.map(|i| SERVICES[i].to_string()),
+                operation: operation.map(|i| OPERATIONS[i].to_string()),
+                start_min: UnixNanos(BASE_TIME + from),
+                start_max: UnixNanos(BASE_TIME + from + len),
+                limit,
+                rule: if zipkin { MatchRule::ZipkinJoint } else { MatchRule::SingleSpan },
+                ignore_case: zipkin,
+                ..TraceQuery::default()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The indexed search answers exactly as a scan of every stored trace would.
+        #[test]
+        fn indexed_search_equals_a_full_scan(spans in spans(), batch in 1usize..8, queries in proptest::collection::vec(query(), 1..8)) {
+            let s = sharded_store(1 << 24, 4);
+            let records: Vec<_> = spans
+                .iter()
+                .map(|&(t, i, sv, op, start, d)| {
+                    SpanBuilder::new(SERVICES[sv], OPERATIONS[op], u128::from(t), u64::from(i))
+                        .timing(u64::from(start), u64::from(d))
+                        .build()
+                })
+                .collect();
+            for chunk in records.chunks(batch) {
+                s.write(chunk.to_vec()).unwrap();
+            }
+            assert_index_consistent(&s);
+            for q in queries {
+                let mut expected: Vec<(UnixNanos, TraceId)> = (1..12u128)
+                    .filter_map(|t| s.trace(trace_id(t)).unwrap())
+                    .filter(|trace| {
+                        let first = trace.spans.iter().map(|r| r.span.start).min().unwrap();
+                        let last = trace.spans.iter().map(|r| r.span.start).max().unwrap();
+                        q.may_overlap(first, last) && q.matches(&trace.spans)
+                    })
+                    .map(|trace| (trace.spans.iter().map(|r| r.span.start).min().unwrap(), trace.trace_id))
+                    .collect();
+                expected.sort_unstable_by(|a, b| b.cmp(a));
+                expected.truncate(q.limit);
+                let expected: Vec<TraceId> = expected.into_iter().map(|(_, id)| id).collect();
+                let found: Vec<TraceId> = s.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
+                prop_assert_eq!(found, expected, "{:?}", q);
+            }
+        }
+    }
 }

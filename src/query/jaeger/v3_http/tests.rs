@@ -5,7 +5,7 @@ use crate::model::query::TagFilter;
 
 fn search(pairs: &[(&str, &str)]) -> Result<TraceQuery, QueryError> {
     let raw = serde_urlencoded::to_string(pairs).unwrap();
-    parse_search(&Params::parse(Some(&raw)).unwrap())
+    parse_search(&Params::parse(Some(&raw)).unwrap()).map(|(query, _)| query)
 }
 
 fn reason(result: Result<TraceQuery, QueryError>) -> String {

@@ -4,6 +4,7 @@
 mod cli;
 mod clock_skew;
 mod common;
+mod conformance;
 mod conversion_props;
 mod cross_format;
 mod dependencies;

@@ -73,7 +73,7 @@ fn a_longer_child_only_moves_to_start_with_its_parent() {
 #[test]
 fn a_consumer_is_only_kept_from_starting_before_its_producer() {
     let trace = trace_of(vec![
-        on_host(SpanBuilder::new("shop", "publish", 1, 1).kind(SpanKind::Producer).timing(100 * MS, 1 * MS), "a"),
+        on_host(SpanBuilder::new("shop", "publish", 1, 1).kind(SpanKind::Producer).timing(100 * MS, MS), "a"),
         // Consumed 5 s later on another host: async, left where it is.
         on_host(
             SpanBuilder::new("mail", "consume", 1, 2).kind(SpanKind::Consumer).parent(1).timing(5_100 * MS, 3 * MS),
@@ -142,8 +142,8 @@ fn a_zipkin_shared_server_half_is_adjusted_inside_its_client_half() {
 fn missing_parents_and_duplicate_ids_are_warned_about_and_left_alone() {
     let trace = trace_of(vec![
         on_host(SpanBuilder::new("a", "root", 1, 1).timing(0, 10 * MS), "h1"),
-        on_host(SpanBuilder::new("b", "orphan", 1, 2).parent(99).timing(50 * MS, 1 * MS), "h2"),
-        on_host(SpanBuilder::new("b", "dup", 1, 1).timing(70 * MS, 1 * MS), "h2"),
+        on_host(SpanBuilder::new("b", "orphan", 1, 2).parent(99).timing(50 * MS, MS), "h2"),
+        on_host(SpanBuilder::new("b", "dup", 1, 1).timing(70 * MS, MS), "h2"),
     ]);
     let adjusted = adjust_clock_skew(&trace, DEFAULT_MAX_CLOCK_SKEW_ADJUSTMENT);
     assert_eq!(starts(&adjusted), [0, 50, 70]);

@@ -55,26 +55,42 @@ function cached(url, ttlMs, signal) {
 
 const enc = encodeURIComponent;
 
+// A trace comes with clock skew corrected (the server's Jaeger adjuster; moved spans carry
+// warnings) unless `adjusted` is false: then as stored. Jaeger's API adjusts unless raw=true.
 export const urls = {
-  traceOtlp: (id) => `/api/v1/traces/${enc(id)}`,
-  traceJaeger: (id) => `/api/traces/${enc(id)}`,
+  traceOtlp: (id, adjusted = true) => `/api/v1/traces/${enc(id)}${adjusted ? '?adjustClockSkew=true' : ''}`,
+  traceJaeger: (id, adjusted = true) => `/api/traces/${enc(id)}${adjusted ? '' : '?raw=true'}`,
 };
+
+/**
+ * Whether a trace page's query (URLSearchParams) asks for clock-skew adjustment: yes unless it
+ * has `raw` (raw=1; raw=0 or raw=false count as absent). main.js reads the URL the same way.
+ */
+export function adjustsClockSkew(query) {
+  const raw = query.get('raw');
+  return raw === null || /^(0|false)$/i.test(raw);
+}
 
 let early = null;
 
 /**
- * Hands over the trace main.js requested before the app loaded: {id, answer}, the answer
+ * Hands over the trace main.js requested before the app loaded: {url, answer}, the answer
  * resolving to {status, ok, body} with the JSON body when ok, else the text.
  */
 export function adoptEarlyTrace(request) {
   early = request;
 }
 
-/** A trace as OTLP/JSON (from the early request, the first time it is asked for). */
-export async function fetchTrace(id, signal) {
-  if (early?.id === id) {
-    const { answer } = early;
-    early = null;
+/**
+ * A trace as OTLP/JSON, clock skew adjusted unless `adjusted` is false (from the early request
+ * when that asked for the same URL, the first time a trace is asked for).
+ */
+export async function fetchTrace(id, signal, adjusted = true) {
+  const url = urls.traceOtlp(id, adjusted);
+  const pending = early;
+  early = null;
+  if (pending?.url === url) {
+    const { answer } = pending;
     let res;
     try {
       res = await answer;
@@ -85,7 +101,7 @@ export async function fetchTrace(id, signal) {
     throw errorFrom(res.status, res.body);
   }
   performance.mark('trace-requested');
-  return getJson(urls.traceOtlp(id), signal);
+  return getJson(url, signal);
 }
 
 /** Search summaries for an API query string. */

@@ -1,7 +1,8 @@
 // Find-in-trace: which spans match a text (case-insensitive substring of the operation name,
-// service, span id, status message, event names, attribute keys or values; `key=value` matches
-// an attribute by key and value), stepping through matches in row order, and revealing a match
-// by expanding its ancestors. The lower-cased text of each span is built once per tree.
+// service, span id, status message, warnings, event names, attribute keys or values;
+// `key=value` matches an attribute by key and value), stepping through matches in row order,
+// and revealing a match by expanding its ancestors. The lower-cased text of each span is built
+// once per tree.
 
 import { valueText } from './trace.js';
 import { expandAncestors } from './tree.js';
@@ -16,7 +17,7 @@ function haystackOf(tree) {
   list = new Array(tree.n);
   for (let i = 0; i < tree.n; i++) {
     const s = tree.spans[i];
-    const parts = [s.name, s.service, s.spanId, s.statusMessage];
+    const parts = [s.name, s.service, s.spanId, s.statusMessage, ...s.warnings];
     for (const a of s.attributes) parts.push(a.key, valueText(a));
     for (const e of s.events) parts.push(e.name);
     list[i] = parts.join('\u0000').toLowerCase();

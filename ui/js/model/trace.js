@@ -2,7 +2,9 @@
 // api_v3's {"result": …}) and Jaeger's UI JSON ({"data":[trace]}, a bare trace or an array).
 // Times are nanosecond offsets from the trace's earliest start, exact to the nanosecond for
 // OTLP (64-bit decimal strings are split, never rounded through a double); the absolute start is
-// kept once, in epoch milliseconds. Attributes keep their type. No DOM here.
+// kept once, in epoch milliseconds. Attributes keep their type. The server's clock-skew warnings
+// (OTLP attribute `@jaeger@warnings`, Jaeger JSON's `warnings`) become `span.warnings`, not an
+// attribute. No DOM here.
 
 /** @typedef {{key: string, type: string, value: any}} Attribute  type: string|int|double|bool|bytes|array|kvlist|empty */
 
@@ -11,6 +13,10 @@ const STATUS = ['unset', 'ok', 'error'];
 const HEX = /^[0-9a-f]*$/;
 
 const ZEROS = { 16: '0'.repeat(16), 32: '0'.repeat(32) };
+
+/** The span attribute in which the server's adjusted OTLP carries a span's warnings. */
+export const WARNINGS_KEY = '@jaeger@warnings';
+const NONE = Object.freeze([]);
 
 /** Lower-case hex id padded to `length` characters ('' for none); base64 ids are decoded. */
 export function normalizeId(raw, length) {
@@ -98,6 +104,7 @@ class Span {
     this.error = false;
     this.traceState = '';
     this.dropped = null;
+    this.warnings = NONE; // strings: clock-skew adjustment and other warnings of the server
     this.raw = null; // the OTLP span, until its lists are converted
     this.zero = null; // {sec, ns}: the trace's time zero, for event offsets
     this._attributes = null;
@@ -106,7 +113,9 @@ class Span {
   }
 
   get attributes() {
-    return (this._attributes ??= otlpAttributes(this.raw?.attributes));
+    if (this._attributes) return this._attributes;
+    const list = otlpAttributes(this.raw?.attributes);
+    return (this._attributes = this.warnings === NONE ? list : list.filter((a) => a.key !== WARNINGS_KEY));
   }
 
   set attributes(list) {
@@ -139,6 +148,36 @@ class Span {
   set links(list) {
     this._links = list;
   }
+}
+
+/**
+ * The warnings in an OTLP span's attribute list (`@jaeger@warnings`: an array of strings, or one
+ * string), or null when it has none. Only the keys are looked at for spans without it.
+ */
+export function otlpWarnings(list) {
+  if (!Array.isArray(list)) return null;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i]?.key !== WARNINGS_KEY) continue;
+    const v = otlpValue(list[i].value);
+    const values = v.type === 'array' ? v.value : [v];
+    return values.filter((x) => x.type !== 'empty').map((x) => (x.type === 'string' ? x.value : valueText(x)));
+  }
+  return null;
+}
+
+/** The warnings of a Jaeger JSON span (its `warnings` field), or null. */
+function jaegerWarnings(s) {
+  return Array.isArray(s?.warnings) && s.warnings.length ? s.warnings.map(String) : null;
+}
+
+/** Whether a warning says the span's timestamps were shifted to correct clock skew. */
+export const isAdjustment = (warning) => warning.includes('were adjusted by');
+
+/** How many spans the server moved to correct clock skew. */
+export function countAdjusted(spans) {
+  let n = 0;
+  for (const s of spans) if (s.warnings.length && s.warnings.some(isAdjustment)) n++;
+  return n;
 }
 
 function serviceOf(attributes) {
@@ -207,6 +246,7 @@ export function parseOtlp(doc, wantedTraceId = '') {
     if (dropped[0] || dropped[1] || dropped[2]) span.dropped = { attributes: dropped[0], events: dropped[1], links: dropped[2] };
     splitNanos(s.startTimeUnixNano, start, i);
     splitNanos(s.endTimeUnixNano ?? s.startTimeUnixNano, end, i);
+    span.warnings = otlpWarnings(s.attributes) ?? NONE;
     span.raw = s;
     spans[i] = span;
   }
@@ -363,6 +403,7 @@ export function parseJaeger(doc, wantedTraceId = '') {
     }
     if (errorTag) span.status = 'error';
     span.error = span.status === 'error';
+    span.warnings = jaegerWarnings(s) ?? NONE;
     span.attributes = attributes;
     span.scope = scope;
     span.start = ((Number(s.startTime) || 0) - t0) * 1e3;
@@ -400,6 +441,8 @@ function finish(spans, startUnixMs, duration, format, warnings, wanted) {
     format,
     warnings,
     errorCount: errors,
+    // Spans the server moved to correct clock skew (their warnings say so).
+    adjustedSpanCount: countAdjusted(spans),
     // Services in order of first appearance by start time get stable colours.
     services: [...services.keys()].sort(),
     serviceSpanCounts: services,

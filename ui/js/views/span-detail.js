@@ -1,6 +1,6 @@
 // The span detail panel: identity (with copyable ids), timing (offset, duration, self time,
-// critical share), status, typed attributes, events with their offsets, links, resource and
-// scope. Everything span-derived is set as text.
+// critical share), status, the server's warnings (clock skew), typed attributes, events with
+// their offsets, links, resource and scope. Everything span-derived is set as text.
 
 import { h, copyButton } from '../dom.js';
 import { formatDuration, formatTimestamp, formatCount } from '../model/format.js';
@@ -68,6 +68,9 @@ export function renderSpanDetail(panel, state, i, actions) {
     h('h2', { text: s.name || '(no name)' }),
     kvTable(rows),
   ];
+  if (s.warnings.length) {
+    parts.push(...section(`Warnings (${s.warnings.length})`, h('ul', { class: 'warnings' }, s.warnings.map((w) => h('li', { text: w })))));
+  }
   parts.push(...section(`Attributes (${s.attributes.length})`, s.attributes.length ? kvTable(attributeRows(s.attributes)) : h('div', { class: 'muted', text: 'none' })));
   if (s.events.length) {
     parts.push(...section(`Events (${s.events.length})`, s.events.map((e) => h('div', { class: 'event' },

@@ -1,12 +1,13 @@
-// The trace page: loads a trace (from the API by id, or a model handed over by the file opener),
-// and assembles header, toolbar (find, collapse/expand, depth, critical path, zoom, downloads),
-// minimap, ruler, virtualised rows and the span detail panel around one state object. Owns the
-// keyboard: ↑/↓ move, ←/→ collapse/expand or go to parent/child, Enter opens detail, / finds,
-// n/N step through matches, Esc closes. Timing marks: trace-fetched, trace-parsed,
-// waterfall-rendered (after the first frame with rows is painted).
+// The trace page: loads a trace (from the API by id, clock skew adjusted unless ?raw=1; or a
+// model handed over by the file opener), and assembles header (with the clock-skew switch and
+// the count of adjusted spans), toolbar (find, collapse/expand, depth, critical path, zoom,
+// downloads), minimap, ruler, virtualised rows and the span detail panel around one state
+// object. Owns the keyboard: ↑/↓ move, ←/→ collapse/expand or go to parent/child, Enter opens
+// detail, / finds, n/N step through matches, Esc closes. Timing marks: trace-fetched,
+// trace-parsed, waterfall-rendered (after the first frame with rows is painted).
 
 import { h, select, copyButton } from '../dom.js';
-import { fetchTrace, urls } from '../api.js';
+import { fetchTrace, urls, adjustsClockSkew } from '../api.js';
 import { parseTrace } from '../model/trace.js';
 import { buildTree, newCollapsed, visibleRows, collapseAll, expandAll, expandToDepth, hasChildren, rowOf, childrenOf } from '../model/tree.js';
 import { criticalPath, mainRoot } from '../model/critical-path.js';
@@ -20,26 +21,61 @@ import { renderSpanDetail } from './span-detail.js';
 
 const KEYS = '↑ ↓ move · ← → collapse, expand, parent, child · Enter details · Esc close · / find · n N next, previous match · + − 0 zoom · Ctrl+wheel zoom';
 
-/** Route /trace/{id}: fetch and show. */
+/**
+ * Route /trace/{id}: fetch and show, clock skew adjusted unless the URL has ?raw=1. The header's
+ * switch rewrites that in the URL (replacing the history entry, as the selected span does) and
+ * reloads the trace in place, keeping the old one on screen until the new one is parsed.
+ */
 export function mountTrace(ctx) {
   const id = ctx.params[0].toLowerCase();
   ctx.setTitle(`Trace ${id.slice(0, 8)}`);
   const host = h('div', { class: 'trace-host' }, skeleton(`Loading trace ${id}…`));
   ctx.root.append(host);
   let cleanup = null;
-  fetchTrace(id, ctx.signal)
-    .then((doc) => {
-      performance.mark('trace-fetched');
-      const trace = parseTrace(doc, id);
-      if (!trace.spans.length) throw new Error(`trace ${id} has no spans`);
-      cleanup = renderTraceView(host, trace, { ctx, source: 'api', selectSpan: ctx.query.get('span') });
-    })
-    .catch((e) => {
-      if (e.name === 'AbortError') return;
-      host.replaceChildren(h('div', { class: 'page' }, h('h1', { text: `Trace ${id}` }),
-        h('div', { class: 'banner error', text: e.status === 404 ? `Trace ${id} was not found. It may have been evicted, or not have arrived yet.` : e.message })));
-    });
-  return () => cleanup?.();
+  let loading = null; // AbortController of the request in flight
+
+  function load(adjusted, { refocus = false } = {}) {
+    loading?.abort();
+    const controller = (loading = new AbortController());
+    const signal = controller.signal;
+    ctx.signal.addEventListener('abort', () => controller.abort(), { once: true, signal });
+    host.setAttribute('aria-busy', 'true');
+    fetchTrace(id, signal, adjusted)
+      .then((doc) => {
+        if (signal.aborted) return;
+        performance.mark('trace-fetched');
+        const trace = parseTrace(doc, id);
+        if (!trace.spans.length) throw new Error(`trace ${id} has no spans`);
+        cleanup?.();
+        cleanup = null;
+        const selectSpan = new URLSearchParams(location.search).get('span');
+        cleanup = renderTraceView(host, trace, { ctx, source: 'api', selectSpan, adjusted, setAdjusted, refocus });
+      })
+      .catch((e) => {
+        if (e.name === 'AbortError' || signal.aborted) return;
+        cleanup?.();
+        cleanup = null;
+        host.replaceChildren(h('div', { class: 'page' }, h('h1', { text: `Trace ${id}` }),
+          h('div', { class: 'banner error', text: e.status === 404 ? `Trace ${id} was not found. It may have been evicted, or not have arrived yet.` : e.message })));
+      })
+      .finally(() => {
+        if (loading === controller) host.removeAttribute('aria-busy');
+      });
+  }
+
+  function setAdjusted(adjusted) {
+    const url = new URL(location.href);
+    if (adjusted) url.searchParams.delete('raw');
+    else url.searchParams.set('raw', '1');
+    history.replaceState(null, '', url);
+    load(adjusted, { refocus: true });
+  }
+
+  load(adjustsClockSkew(ctx.query));
+  return () => {
+    loading?.abort();
+    cleanup?.();
+  };
 }
 
 // The page frame with the final row heights already reserved, shown while loading.
@@ -63,7 +99,8 @@ function serviceChips(trace, colors) {
 
 /**
  * Renders `trace` (the model) into `host`. `opts.source` is 'api' (downloads offered) or 'file'.
- * Returns a cleanup function.
+ * For 'api', `opts.adjusted` says whether clock skew was adjusted, `opts.setAdjusted(on)` reloads
+ * the other way, and `opts.refocus` puts the focus back on its switch. Returns a cleanup function.
  */
 export function renderTraceView(host, trace, opts) {
   performance.mark('trace-parsed');
@@ -92,9 +129,22 @@ export function renderTraceView(host, trace, opts) {
 
   // Header.
   const warnings = [...trace.warnings, ...tree.warnings];
+  const adjusted = opts.adjusted !== false;
+  const skewToggle = opts.source === 'api'
+    ? h('input', { type: 'checkbox', role: 'switch', checked: adjusted, onchange: (e) => opts.setAdjusted(e.target.checked) })
+    : null;
+  const skewSwitch = skewToggle
+    ? h('label', { class: 'switch', title: 'Shift spans of hosts whose clocks disagree so that they fit in their parents (Jaeger\'s adjuster); off shows the timestamps as stored' },
+      skewToggle, 'Adjust clock skew')
+    : null;
   const header = h('div', { class: 'trace-head' },
     h('h1', {}, h('span', { class: `dot c${colors.get(rootSpan.service)}` }), h('span', { text: rootSpan.service }), h('span', { class: 'op', text: rootSpan.name }),
       opts.source === 'file' ? h('span', { class: 'chip', text: `from file ${opts.fileName ?? ''}` }) : null),
+    // Clock skew, beside the title so that the header keeps its height either way.
+    h('div', { class: 'skew-bar' },
+      trace.adjustedSpanCount ? h('span', { class: 'skew', title: 'Their timestamps were shifted to correct clock skew between hosts; see each span\'s warnings',
+        text: `${formatCount(trace.adjustedSpanCount)} ${trace.adjustedSpanCount === 1 ? 'span' : 'spans'} adjusted for clock skew` }) : null,
+      skewSwitch),
     h('div', { class: 'facts' },
       h('span', {}, 'Trace ', h('span', { class: 'mono', text: trace.traceId }), copyButton(trace.traceId, 'trace ID')),
       h('span', {}, 'Start ', h('b', { text: formatTimestamp(trace.startUnixMs) })),
@@ -140,8 +190,8 @@ export function renderTraceView(host, trace, opts) {
     h('span', { class: 'chip', tabindex: '0', title: KEYS, 'aria-label': `Keyboard: ${KEYS}`, text: 'Keys' }),
     opts.source === 'api'
       ? h('span', { class: 'right' }, 'Download',
-        h('a', { href: urls.traceJaeger(trace.traceId), download: `trace-${trace.traceId}.jaeger.json`, text: 'Jaeger JSON' }),
-        h('a', { href: urls.traceOtlp(trace.traceId), download: `trace-${trace.traceId}.otlp.json`, text: 'OTLP JSON' }))
+        h('a', { href: urls.traceJaeger(trace.traceId, adjusted), download: `trace-${trace.traceId}.jaeger.json`, text: 'Jaeger JSON' }),
+        h('a', { href: urls.traceOtlp(trace.traceId, adjusted), download: `trace-${trace.traceId}.otlp.json`, text: 'OTLP JSON' }))
       : null);
 
   // Ruler, minimap, rows, detail.
@@ -372,7 +422,8 @@ export function renderTraceView(host, trace, opts) {
   setWindow(state.window);
   const wanted = opts.selectSpan ? tree.byId.get(String(opts.selectSpan).toLowerCase()) : undefined;
   if (wanted !== undefined) selectSpan(wanted, true);
-  else rows.viewport.focus({ preventScroll: true });
+  else if (!opts.refocus) rows.viewport.focus({ preventScroll: true });
+  if (opts.refocus) skewToggle?.focus({ preventScroll: true });
 
   // First frame with rows painted: rAF runs before the paint, the task after it runs after.
   let cancelled = false;
@@ -383,6 +434,7 @@ export function renderTraceView(host, trace, opts) {
     window.__tracehound.lastRender = {
       traceId: trace.traceId,
       spans: tree.n,
+      adjusted,
       fetchedMs: at('trace-fetched') - at('trace-requested'),
       parsedMs: at('trace-parsed') - at('trace-fetched'),
       renderedMs: at('waterfall-rendered') - at('trace-parsed'),

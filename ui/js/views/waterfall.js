@@ -33,14 +33,17 @@ export function createWaterfall(state, on) {
     const op = h('span', { class: 'op' });
     const kids = h('span', { class: 'kids' });
     const bang = h('span', { class: 'bang', text: '!', title: 'Error' });
-    const name = h('div', { class: 'rn' }, toggle, dot, svc, op, kids, bang);
+    // The server's warnings (clock skew), named in full by the title and the accessible name.
+    const warn = h('span', { class: 'wn', role: 'img', text: '⚠\uFE0E' });
+    warn.hidden = true;
+    const name = h('div', { class: 'rn' }, toggle, dot, svc, op, kids, bang, warn);
     const bar = h('div', { class: 'bar' });
     const label = h('span', { class: 'lbl' });
     const time = h('div', { class: 'rt' }, bar, label);
     const row = h('div', { class: 'row', role: 'treeitem' }, name, time);
     row.hidden = true;
     viewport.append(row);
-    return { row, name, toggle, dot, svc, op, kids, bang, bar, label, time, cps: [], k: -1, span: -1 };
+    return { row, name, toggle, dot, svc, op, kids, bang, warn, warned: null, bar, label, time, cps: [], k: -1, span: -1 };
   }
 
   function layoutPool() {
@@ -86,6 +89,15 @@ export function createWaterfall(state, on) {
     r.name.title = `${s.service}: ${s.name}`; // names cut by the column show in full on hover
     r.kids.textContent = collapsed ? `+${formatCount(tree.size[i] - 1)}` : '';
     r.bang.hidden = !s.error;
+    if (r.warned !== s.warnings) {
+      r.warned = s.warnings;
+      r.warn.hidden = s.warnings.length === 0;
+      if (s.warnings.length) {
+        const text = s.warnings.join('\n');
+        r.warn.title = text;
+        r.warn.setAttribute('aria-label', `Warning: ${s.warnings.join('; ')}`);
+      }
+    }
     const place = barPlacement(s.start, s.end, state.window);
     r.bar.className = `bar c${color}`;
     r.bar.hidden = place.outside;

@@ -2,20 +2,22 @@
 // against a real tracehound. Ingests its own traces over OTLP/HTTP JSON, waits for search to
 // find them, then checks search, the waterfall (every span, nesting, bar positions, collapse,
 // detail, find, keyboard, critical path), markup in span data staying text, deep links and
-// back/forward, services, dependencies, opening files, a 2,000-span trace being virtualised,
-// and no console errors or CSP violations. Screenshots go to ui/test-output/screenshots/.
+// back/forward, clock-skew adjustment and its switch, services, dependencies, opening files, a
+// 2,000-span trace being virtualised, and no console errors or CSP violations. Screenshots go to
+// ui/test-output/screenshots/.
 //
 //   TRACEHOUND_URL=http://127.0.0.1:16686 TRACEHOUND_OTLP_HTTP=http://127.0.0.1:4318 node ui/test/browser/run.mjs
 //
 // When the query port does not serve the UI (no /ui/app.css), the dev server is started in front
 // of it, unless TRACEHOUND_REQUIRE_EMBEDDED_UI=1 (as the cargo integration test sets) makes that a
-// failure.
+// failure. TRACEHOUND_UI_FROM_DISK=1 uses the dev server even when the binary embeds a UI, to test
+// the files in ui/ as they are now rather than as the binary was built with.
 
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import os from 'node:os';
-import { checkoutTrace, hostileTrace, generateTrace, postSpans, waitForTrace } from './traces.mjs';
+import { checkoutTrace, hostileTrace, skewTrace, generateTrace, postSpans, waitForTrace } from './traces.mjs';
 import { startDevServer } from '../../bench/devserver.mjs';
 import { launchChromium } from './chromium.mjs';
 
@@ -42,13 +44,19 @@ function expect(cond, message) {
 const near = (a, b, tol, what) => expect(Math.abs(a - b) <= tol, `${what}: ${a.toFixed(2)} is not within ${tol} of ${b.toFixed(2)}`);
 
 async function uiBase() {
-  const probe = await fetch(`${QUERY}/ui/app.css`).catch(() => null);
+  const fromDisk = process.env.TRACEHOUND_UI_FROM_DISK === '1';
+  if (fromDisk && process.env.TRACEHOUND_REQUIRE_EMBEDDED_UI === '1') {
+    throw new Error('TRACEHOUND_UI_FROM_DISK=1 and TRACEHOUND_REQUIRE_EMBEDDED_UI=1 contradict each other');
+  }
+  const probe = fromDisk ? null : await fetch(`${QUERY}/ui/app.css`).catch(() => null);
   if (probe?.ok) return { base: QUERY, close: async () => {} };
   if (process.env.TRACEHOUND_REQUIRE_EMBEDDED_UI === '1') {
     throw new Error(`${QUERY}/ui/app.css answered ${probe ? probe.status : 'nothing'}: the server does not serve the embedded UI`);
   }
   const dev = await startDevServer({ upstream: QUERY });
-  console.log(`note: ${QUERY} does not serve the UI; testing through the dev server ${dev.url}`);
+  console.log(fromDisk
+    ? `note: TRACEHOUND_UI_FROM_DISK=1: testing ui/ from disk through the dev server ${dev.url} → ${QUERY}`
+    : `note: ${QUERY} does not serve the UI; testing through the dev server ${dev.url}`);
   return { base: dev.url, close: dev.close };
 }
 
@@ -58,13 +66,16 @@ async function main() {
   const baseNs = BigInt(Date.now() - 60_000) * 1_000_000n;
   const checkout = checkoutTrace();
   const hostile = hostileTrace();
+  const skew = skewTrace();
   const big = generateTrace(2_000, { seed: 3, durationMs: 800 });
   await postSpans(OTLP, checkout.spans, baseNs);
   await postSpans(OTLP, hostile.spans, baseNs + 5_000_000n);
+  await postSpans(OTLP, skew.spans, baseNs + 7_000_000n);
   await postSpans(OTLP, big.spans, baseNs + 9_000_000n);
   await waitForTrace(base, 'service=web&lookback=1h&limit=100', checkout.traceId);
   await waitForTrace(base, `service=${encodeURIComponent(hostile.spans[0].service)}&lookback=1h`, hostile.traceId);
   await waitForTrace(base, `service=${big.spans[0].service}&lookback=1h&limit=1000`, big.traceId);
+  await waitForTrace(base, 'service=front&lookback=1h', skew.traceId);
 
   const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
@@ -306,6 +317,138 @@ async function main() {
     await page.locator(`a.result[data-trace="${checkout.traceId}"]`).waitFor();
   });
 
+  // Clock skew: rows' bars in pixels by operation name, and the trace requests the page made.
+  const barsOf = () => page.$$eval('.row:not([hidden])', (els) => Object.fromEntries(els.map((r) => {
+    const b = r.querySelector('.bar').getBoundingClientRect();
+    return [r.querySelector('.op').textContent, { left: b.left, right: b.right }];
+  })));
+  const traceRequests = () => page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name).pathname + new URL(e.name).search).filter((u) => u.startsWith('/api/v1/traces/')));
+  const waitAdjusted = (adjusted) => page.waitForFunction(([tid, a]) => window.__tracehound?.lastRender?.traceId === tid && window.__tracehound.lastRender.adjusted === a,
+    [skew.traceId, adjusted], { timeout: 15_000 });
+  const skewSwitch = () => page.getByRole('switch', { name: 'Adjust clock skew' });
+  const [clientName, serverName, childName] = skew.spans.map((s) => s.name);
+
+  await check('clock skew: adjusted by default with warnings; the switch reloads as stored and stays in the URL', async () => {
+    await openTrace(skew.traceId);
+    await waitAdjusted(true);
+    expect(await skewSwitch().isChecked(), 'the switch should be on by default');
+    const first = await traceRequests();
+    expect(first.length === 1 && first[0] === `/api/v1/traces/${skew.traceId}?adjustClockSkew=true`, `trace requests (the early one should be used): ${first}`);
+    expect((await page.textContent('.trace-head')).includes('2 spans adjusted for clock skew'), 'header does not count the adjusted spans');
+    let bars = await barsOf();
+    expect(bars[serverName].left >= bars[clientName].left - 0.5 && bars[serverName].right <= bars[clientName].right + 0.5,
+      `adjusted server bar ${JSON.stringify(bars[serverName])} is not inside the client's ${JSON.stringify(bars[clientName])}`);
+    // Rows with warnings carry the indicator, named by the warning.
+    const marks = await page.$$eval('.row:not([hidden])', (els) => Object.fromEntries(els.map((r) => {
+      const w = r.querySelector('.wn');
+      return [r.querySelector('.op').textContent, w.hidden ? null : [w.title, w.getAttribute('aria-label')]];
+    })));
+    expect(marks[clientName] === null, 'the client has no warning but shows the indicator');
+    for (const name of [serverName, childName]) {
+      expect(marks[name]?.[0] === skew.warning && marks[name][1].includes(skew.warning), `${name} indicator: ${JSON.stringify(marks[name])}`);
+    }
+    await page.locator('.row', { hasText: serverName }).click();
+    const detail = page.locator('aside.detail');
+    await detail.waitFor();
+    const warnings = await detail.locator('ul.warnings li').allTextContents();
+    expect(JSON.stringify(warnings) === JSON.stringify([skew.warning]), `detail warnings: ${JSON.stringify(warnings)}`);
+    expect(await detail.locator('h3', { hasText: 'Warnings (1)' }).count() === 1, 'no Warnings section heading');
+    const text = await detail.textContent();
+    expect(!text.includes('@jaeger@warnings') && text.includes('http.route'), 'the warnings attribute is listed among the attributes');
+    let hrefs = await page.$$eval('a[download]', (as) => as.map((a) => a.getAttribute('href')));
+    expect(hrefs.includes(`/api/traces/${skew.traceId}`) && hrefs.includes(`/api/v1/traces/${skew.traceId}?adjustClockSkew=true`), `download links: ${hrefs}`);
+    await shot('trace-skew');
+
+    // Off: reloaded as stored, in place, the selection and the focus kept; the URL says raw=1;
+    // the rows do not move (the header keeps its height).
+    const rowsTop = () => page.$eval('.rows', (el) => el.getBoundingClientRect().top);
+    const topBefore = await rowsTop();
+    await skewSwitch().click();
+    await waitAdjusted(false);
+    near(await rowsTop(), topBefore, 0.5, 'rows top after switching off');
+    let url = new URL(page.url());
+    expect(url.searchParams.get('raw') === '1' && url.searchParams.get('span') === skew.spans[1].spanId, `URL after switching off: ${url}`);
+    expect(!(await skewSwitch().isChecked()), 'the switch should be off');
+    expect(await skewSwitch().evaluate((el) => el === document.activeElement), 'the switch lost the focus');
+    expect((await traceRequests()).at(-1) === `/api/v1/traces/${skew.traceId}`, `request when off: ${(await traceRequests()).at(-1)}`);
+    const checkRaw = async (when) => {
+      const b = await barsOf();
+      expect(b[serverName].left >= b[clientName].right - 0.5, `${when}: the server bar ${JSON.stringify(b[serverName])} should start after the client's ${JSON.stringify(b[clientName])}`);
+      expect(await page.locator('.row:not([hidden]) .wn:not([hidden])').count() === 0, `${when}: warning indicators shown`);
+      expect(await page.locator('ul.warnings').count() === 0, `${when}: warnings in the detail`);
+      expect(!(await page.textContent('.trace-head')).includes('adjusted for clock skew'), `${when}: header still counts adjusted spans`);
+      expect((await page.locator('aside.detail h2').textContent()) === serverName, `${when}: selected span not shown`);
+    };
+    await checkRaw('switched off');
+    hrefs = await page.$$eval('a[download]', (as) => as.map((a) => a.getAttribute('href')));
+    expect(hrefs.includes(`/api/traces/${skew.traceId}?raw=true`) && hrefs.includes(`/api/v1/traces/${skew.traceId}`), `download links when off: ${hrefs}`);
+    await shot('trace-skew-raw');
+
+    // Reload keeps it off, and the early request asked for the trace as stored.
+    await page.reload();
+    await waitAdjusted(false);
+    expect(!(await skewSwitch().isChecked()), 'reload turned the switch back on');
+    const reloaded = await traceRequests();
+    expect(reloaded.length === 1 && reloaded[0] === `/api/v1/traces/${skew.traceId}`, `trace requests after reload: ${reloaded}`);
+    await checkRaw('reloaded');
+
+    // Back and forward: leaving and coming back keeps the state of the URL.
+    const forgetRender = () => page.evaluate(() => (window.__tracehound.lastRender = null));
+    await page.click('.nav a[href="/search"]');
+    await page.waitForURL(/\/search/);
+    await forgetRender();
+    await page.goBack();
+    await waitAdjusted(false);
+    expect(new URL(page.url()).searchParams.get('raw') === '1' && !(await skewSwitch().isChecked()), `back: ${page.url()}`);
+    await checkRaw('back');
+    await page.goForward();
+    await page.waitForURL(/\/search/);
+    await forgetRender();
+    await page.goBack();
+    await waitAdjusted(false);
+
+    // On again from the keyboard.
+    await skewSwitch().focus();
+    await page.keyboard.press('Space');
+    await waitAdjusted(true);
+    url = new URL(page.url());
+    expect(!url.searchParams.has('raw') && url.searchParams.get('span') === skew.spans[1].spanId, `URL after switching on: ${url}`);
+    expect(await skewSwitch().isChecked(), 'the switch should be on again');
+    bars = await barsOf();
+    expect(bars[serverName].left >= bars[clientName].left - 0.5 && bars[serverName].right <= bars[clientName].right + 0.5, 'switched on: server bar not inside the client again');
+    expect(JSON.stringify(await page.locator('ul.warnings li').allTextContents()) === JSON.stringify([skew.warning]), 'switched on: warning not shown again');
+  });
+
+  await check('clock-skew warnings survive the downloads and opening them as files', async () => {
+    const jaeger = await (await fetch(`${base}/api/traces/${skew.traceId}`)).json();
+    const spans = jaeger.data[0].spans;
+    const server = spans.find((s) => s.operationName === serverName);
+    expect(JSON.stringify(server.warnings) === JSON.stringify([skew.warning]), `Jaeger span warnings: ${JSON.stringify(server.warnings)}`);
+    expect(!server.tags.some((t) => t.key === '@jaeger@warnings'), 'Jaeger JSON carries the warnings as a tag');
+    const otlp = await (await fetch(`${base}/api/v1/traces/${skew.traceId}?adjustClockSkew=true`)).json();
+    const otlpServer = otlp.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).find((s) => s.name === serverName);
+    expect(otlpServer.attributes.some((a) => a.key === '@jaeger@warnings'), 'OTLP JSON lacks the @jaeger@warnings attribute');
+    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(path.join(os.tmpdir(), 'th-skew-')));
+    try {
+      for (const [kind, doc] of [['jaeger', jaeger], ['otlp', otlp]]) {
+        const file = path.join(dir, `skew.${kind}.json`);
+        await writeFile(file, JSON.stringify(doc));
+        await page.goto(`${base}/open`);
+        await page.setInputFiles('input[type=file]', file);
+        await page.waitForSelector('.row');
+        expect((await page.textContent('.trace-head')).includes('2 spans adjusted for clock skew'), `${kind} file: header does not count the adjusted spans`);
+        expect(await page.locator('.row:not([hidden]) .wn:not([hidden])').count() === 2, `${kind} file: not 2 warning indicators`);
+        expect(await skewSwitch().count() === 0, `${kind} file: a file cannot be re-adjusted, yet the switch is shown`);
+        await page.locator('.row', { hasText: childName }).click();
+        const text = await page.locator('aside.detail').textContent();
+        expect(text.includes(skew.warning) && !text.includes('@jaeger@warnings'), `${kind} file: detail warnings`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   await check('services table and an operation chart; an operation opens its slowest traces', async () => {
     await page.goto(`${base}/services`);
     await page.waitForSelector('table.grid tbody tr');
@@ -396,7 +539,8 @@ async function main() {
   await check('downloads link to Jaeger JSON and OTLP JSON', async () => {
     await openTrace(checkout.traceId);
     const hrefs = await page.$$eval('a[download]', (as) => as.map((a) => a.getAttribute('href')));
-    expect(hrefs.includes(`/api/traces/${checkout.traceId}`) && hrefs.includes(`/api/v1/traces/${checkout.traceId}`), `download links: ${hrefs}`);
+    // As shown: clock skew adjusted (Jaeger's API adjusts unless raw=true).
+    expect(hrefs.includes(`/api/traces/${checkout.traceId}`) && hrefs.includes(`/api/v1/traces/${checkout.traceId}?adjustClockSkew=true`), `download links: ${hrefs}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[download$=".otlp.json"]')]);
     const file = await download.path();
     const doc = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(file, 'utf8')));

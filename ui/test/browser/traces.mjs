@@ -1,18 +1,23 @@
 // Test and benchmark traces, sent to tracehound as OTLP/HTTP JSON: a checkout trace across three
-// services (typed attributes, events, a link, an error), a trace whose names are HTML/script,
-// and generated traces of any size with realistic shape (several services, depth up to ~20,
-// sequential and parallel children). Also polling the search API until a trace is findable.
+// services (typed attributes, events, a link, an error), a trace whose names are HTML/script, a
+// trace whose second host's clock runs 1 s ahead, and generated traces of any size with realistic
+// shape (several services, depth up to ~20, sequential and parallel children). Also polling the
+// search API until a trace is findable.
 
 import { randomBytes } from 'node:crypto';
 
 export const hex = (bytes) => randomBytes(bytes).toString('hex');
 
-/** Spans → one OTLP ExportTraceServiceRequest, grouped by service. */
+// The host.name of a span's resource: its own `host`, else one derived from the service.
+const hostOf = (s) => s.host ?? `${s.service.replace(/[^a-z]/gi, '').toLowerCase() || 'svc'}-7f9c`;
+
+/** Spans → one OTLP ExportTraceServiceRequest, grouped by service and host. */
 export function otlpRequest(spans, baseNs) {
-  const byService = new Map();
+  const byResource = new Map();
   for (const s of spans) {
-    if (!byService.has(s.service)) byService.set(s.service, []);
-    byService.get(s.service).push({
+    const key = JSON.stringify([s.service, hostOf(s)]);
+    if (!byResource.has(key)) byResource.set(key, []);
+    byResource.get(key).push({
       traceId: s.traceId,
       spanId: s.spanId,
       parentSpanId: s.parentSpanId ?? '',
@@ -27,10 +32,10 @@ export function otlpRequest(spans, baseNs) {
     });
   }
   return {
-    resourceSpans: [...byService].map(([service, list]) => ({
+    resourceSpans: [...byResource].map(([key, list]) => ({
       resource: { attributes: [
-        { key: 'service.name', value: { stringValue: service } },
-        { key: 'host.name', value: { stringValue: `${service.replace(/[^a-z]/gi, '').toLowerCase() || 'svc'}-7f9c` } },
+        { key: 'service.name', value: { stringValue: JSON.parse(key)[0] } },
+        { key: 'host.name', value: { stringValue: JSON.parse(key)[1] } },
       ] },
       scopeSpans: [{ scope: { name: 'tracehound.test', version: '1.0.0' }, spans: list }],
     })),
@@ -86,6 +91,25 @@ export function hostileTrace(traceId = hex(16)) {
       { traceId, spanId: root, name: '<script>window.__pwned=1</script>', service: 'xss<img src=x onerror="window.__pwned=2">', kind: 2, start: 0, end: 10 * ms,
         attributes: [str('html', '<b onmouseover="window.__pwned=3">bold</b>'), str('<i>key</i>', 'v')] },
       { traceId, spanId: hex(8), parentSpanId: root, name: '<img src=x onerror="window.__pwned=4">', service: 'xss<img src=x onerror="window.__pwned=2">', kind: 1, start: 2 * ms, end: 6 * ms },
+    ],
+  };
+}
+
+/**
+ * Clock skew: a client span of `front` on host a lasting 100 ms, its server span of `back` on host
+ * b stamped 1 s late (from 1,010 ms, 80 ms long) and a child of that on host b. Adjusted, the
+ * server is centred in the client (10–90 ms: moved by -1s) and its child moves with it.
+ */
+export function skewTrace(traceId = hex(16)) {
+  const [client, server, child] = [hex(8), hex(8), hex(8)];
+  return {
+    traceId,
+    warning: "This span's timestamps were adjusted by -1s",
+    spans: [
+      { traceId, spanId: client, name: 'GET /profile', service: 'front', host: 'a', kind: 3, start: 0, end: 100 * ms },
+      { traceId, spanId: server, parentSpanId: client, name: 'handle /profile', service: 'back', host: 'b', kind: 2, start: 1010 * ms, end: 1090 * ms,
+        attributes: [str('http.route', '/profile')] },
+      { traceId, spanId: child, parentSpanId: server, name: 'load profile', service: 'back', host: 'b', kind: 1, start: 1020 * ms, end: 1070 * ms },
     ],
   };
 }

@@ -67,3 +67,32 @@ async fn jaeger_dependencies_refuse_a_bad_end_ts_in_the_envelope() {
     assert!(json["errors"][0]["msg"].as_str().unwrap_or_default().contains("endTs"), "{json}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn calls_between_two_services_merge_into_one_link_without_error_count() {
+    // Two traces, each with a successful frontend → cart call (client span and server span).
+    let server = TestServer::start().await;
+    let start = recent_nanos();
+    let call = |trace: [u8; 16]| {
+        vec![
+            resource_spans("frontend", vec![span(trace, 1, None, "call cart", 3, start, 20_000_000)]),
+            resource_spans("cart", vec![span(trace, 2, Some(1), "GET /items", 2, start + 1_000_000, 10_000_000)]),
+        ]
+    };
+    let groups = [call([0x11; 16]), call([0x22; 16])].concat();
+    export_grpc(server.addrs.otlp_grpc, request(groups), false).await.unwrap();
+    let mut links = serde_json::Value::Null;
+    for _ in 0..100 {
+        links = zipkin_links(&server).await;
+        if links[0]["callCount"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Zipkin writes errorCount only when there were errors.
+    assert_eq!(links, serde_json::json!([{"parent": "frontend", "child": "cart", "callCount": 2}]));
+    let (_, jaeger) =
+        get_json(&format!("http://{}/api/dependencies?endTs={}&lookback=3600000", server.addrs.query, now_ms())).await;
+    assert_eq!(jaeger["data"], serde_json::json!([{"parent": "frontend", "child": "cart", "callCount": 2}]));
+    server.stop().await;
+}

@@ -101,11 +101,15 @@ async fn oversized_message_is_resource_exhausted_compressed_or_not() {
 
 #[tokio::test]
 async fn large_export_within_cap_is_fully_stored() {
+    use prost::Message;
+    // PROTOCOLS §9.1: a gzip Export of 16 MiB is answered OK and every span is stored.
     let server = TestServer::start().await;
-    export_grpc(server.addrs.otlp_grpc, big_request(20_000), true).await.unwrap();
-    assert_eq!(server.telemetry().receiver(ReceiverKind::OtlpGrpc).spans_accepted.get(), 20_000);
-    let (_, trace) = get_json(&format!("http://{}/api/traces/{}", server.addrs.query, hex(&CHECKOUT))).await;
-    assert_eq!(trace["data"][0]["spans"].as_array().unwrap().len(), 20_000);
+    let request = big_request(62_000);
+    assert!(request.encoded_len() > 16 << 20, "{} bytes", request.encoded_len());
+    export_grpc(server.addrs.otlp_grpc, request, true).await.unwrap();
+    assert_eq!(server.telemetry().receiver(ReceiverKind::OtlpGrpc).spans_accepted.get(), 62_000);
+    let (_, trace) = get_json(&format!("http://{}/api/traces/{}?raw=true", server.addrs.query, hex(&CHECKOUT))).await;
+    assert_eq!(trace["data"][0]["spans"].as_array().unwrap().len(), 62_000);
     server.stop().await;
 }
 

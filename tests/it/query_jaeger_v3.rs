@@ -99,6 +99,14 @@ async fn search_and_summaries_take_query_parameters() {
         serde_json::json!([{"name": "cart", "spanCount": 1, "errorSpanCount": 0}, {"name": "frontend", "spanCount": 2, "errorSpanCount": 1}])
     );
 
+    // A 64-bit trace id is still written with 32 hex digits.
+    let (_, body) = get_json(&format!(
+        "{base}/trace-summaries?{}",
+        last_hour("&query.serviceName=frontend&query.operationName=GET%20/health")
+    ))
+    .await;
+    assert_eq!(body["summaries"][0]["traceId"], "000000000000000000f067aa0ba902b7", "{body}");
+
     // Nothing found is a 404 in api_v3.
     let (status, body) = get_json(&format!("{base}/traces?{}", last_hour("&query.service_name=nobody"))).await;
     assert_eq!(status, 404);

@@ -1,5 +1,7 @@
 //! Zipkin v2 query API over a real socket.
 
+use tracehound::testkit::TestServer;
+
 use crate::common::*;
 
 #[tokio::test]
@@ -14,6 +16,14 @@ async fn name_lists_are_sorted_and_need_service_name() {
     assert_eq!(
         get_json(&format!("{base}/api/v2/remoteServices?serviceName=frontend")).await.1,
         serde_json::json!(["cart"])
+    );
+    // A remote service arriving later but sorting first is listed first.
+    let mut auth = span(HEALTH, 9, Some(1), "check token", 3, recent_nanos(), 1_000);
+    auth.attributes = vec![attr("peer.service", s("auth"))];
+    export_grpc(server.addrs.otlp_grpc, request(vec![resource_spans("frontend", vec![auth])]), false).await.unwrap();
+    assert_eq!(
+        get_json(&format!("{base}/api/v2/remoteServices?serviceName=frontend")).await.1,
+        serde_json::json!(["auth", "cart"])
     );
     let (status, content_type, body) = get_text(&format!("{base}/api/v2/spans")).await;
     assert_eq!((status, content_type.as_str()), (400, "text/plain; charset=utf-8"));
@@ -60,6 +70,27 @@ async fn short_and_upper_case_ids_find_64_bit_traces() {
     assert_eq!(status, 200);
     assert_eq!(spans[0]["traceId"], "00f067aa0ba902b7");
     assert_eq!(get_json(&format!("{base}/api/v2/trace/00F067AA0BA902B7")).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ids_are_strict_a_64_bit_and_a_128_bit_trace_sharing_low_bits_stay_apart() {
+    // Zipkin's default (STRICT_TRACE_ID=true): the whole id identifies a trace.
+    let server = TestServer::start().await;
+    let low = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
+    let short: [u8; 16] = [[0; 8], low].concat().try_into().unwrap();
+    let long: [u8; 16] = [[0xaa; 8], low].concat().try_into().unwrap();
+    let t = recent_nanos();
+    let spans = vec![span(short, 1, None, "short", 2, t, 1_000), span(long, 2, None, "long", 2, t, 1_000)];
+    export_grpc(server.addrs.otlp_grpc, request(vec![resource_spans("svc", spans)]), false).await.unwrap();
+    let base = format!("http://{}/api/v2/trace", server.addrs.zipkin);
+    let (_, by_short) = get_json(&format!("{base}/123456789abcdef0")).await;
+    assert_eq!(by_short.as_array().unwrap().len(), 1);
+    assert_eq!(by_short[0]["name"], "short");
+    assert_eq!(by_short[0]["traceId"], "123456789abcdef0");
+    let (_, by_long) = get_json(&format!("{base}/{}", hex(&long))).await;
+    assert_eq!(by_long.as_array().unwrap().len(), 1);
+    assert_eq!(by_long[0]["name"], "long");
     server.stop().await;
 }
 

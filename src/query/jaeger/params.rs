@@ -162,6 +162,9 @@ mod tests {
     #[test]
     fn go_durations_parse_like_go() {
         assert_eq!(parse_go_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        // 1.2 has no exact binary form: still exactly 1,200 ms.
+        assert_eq!(parse_go_duration("1.2s").unwrap(), Duration::from_millis(1200));
+        assert_eq!(parse_go_duration("0.3ms").unwrap(), Duration::from_micros(300));
         assert_eq!(parse_go_duration("200ms").unwrap(), Duration::from_millis(200));
         assert_eq!(parse_go_duration("30us").unwrap(), Duration::from_micros(30));
         assert_eq!(parse_go_duration("30µs").unwrap(), Duration::from_micros(30));

@@ -155,9 +155,14 @@ fn proto_round_trips_every_field() {
     with_flags[0].debug = true;
     with_flags[0].shared = true;
     with_flags[0].tags.sort();
+    // Endpoint.ipv6 (field 3) travels as 16 bytes.
+    let ipv6: std::net::Ipv6Addr = "2001:db8::7".parse().unwrap();
+    with_flags[0].local_endpoint.as_mut().unwrap().ipv6 = Some(ipv6);
+    with_flags[0].remote_endpoint.as_mut().unwrap().ipv6 = Some(std::net::Ipv6Addr::LOCALHOST);
     let bytes = v2_proto::encode_spans(&with_flags);
     let back: Vec<_> = v2_proto::decode_spans(&bytes).unwrap().into_iter().map(Result::unwrap).collect();
     assert_eq!(back, with_flags);
+    assert_eq!(back[0].local_endpoint.as_ref().unwrap().ipv6, Some(ipv6));
 }
 
 #[test]

@@ -22,7 +22,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::{semconv, AnyValue, KeyValue, SpanId, SpanKind, SpanRecord, Trace, UnixNanos};
+use crate::model::{semconv, AnyValue, KeyValue, Resource, SpanId, SpanKind, SpanRecord, Trace, UnixNanos};
 
 /// The span attribute holding query-time warnings (an array of strings).
 pub const WARNINGS_ATTRIBUTE: &str = "@jaeger@warnings";
@@ -33,11 +33,12 @@ pub const DEFAULT_MAX_CLOCK_SKEW_ADJUSTMENT: Duration = Duration::from_secs(300)
 /// A span's place in the trace tree while adjusting.
 struct Node {
     children: Vec<usize>,
-    host: HostKey,
+    /// Index of the span's host in the trace's host table.
+    host: u32,
 }
 
 /// Who measured a span's timestamps: spans with equal keys share a clock.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum HostKey {
     /// A host attribute's value (`host.id`, `host.ip`, `host.name`, Jaeger's `ip` or `hostname`,
     /// Zipkin's local endpoint address).
@@ -51,7 +52,7 @@ enum HostKey {
 pub fn adjust_clock_skew(trace: &Trace, max_delta: Duration) -> Trace {
     let spans = &trace.spans;
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); spans.len()];
-    let mut nodes: Vec<Node> = spans.iter().map(|r| Node { children: Vec::new(), host: host_key(r) }).collect();
+    let mut nodes: Vec<Node> = host_ids(spans).into_iter().map(|host| Node { children: Vec::new(), host }).collect();
 
     // Span ids to indices; a shared (Zipkin server) half is filed apart from its client half.
     let mut by_id: HashMap<(SpanId, bool), usize> = HashMap::with_capacity(spans.len());
@@ -94,8 +95,8 @@ pub fn adjust_clock_skew(trace: &Trace, max_delta: Duration) -> Trace {
     let mut start: Vec<i128> = spans.iter().map(|r| i128::from(r.span.start.0)).collect();
     let mut end: Vec<i128> = spans.iter().map(|r| i128::from(r.span.end.0)).collect();
     let mut applied: Vec<i128> = vec![0; spans.len()];
-    let mut stack: Vec<(usize, Option<usize>, HostKey, i128)> =
-        roots.iter().rev().map(|&r| (r, None, nodes[r].host.clone(), 0)).collect();
+    let mut stack: Vec<(usize, Option<usize>, u32, i128)> =
+        roots.iter().rev().map(|&r| (r, None, nodes[r].host, 0)).collect();
     let max = i128::try_from(max_delta.as_nanos()).unwrap_or(i128::MAX);
     while let Some((n, parent, host, inherited)) = stack.pop() {
         let mut skew = (host, inherited);
@@ -108,7 +109,7 @@ pub fn adjust_clock_skew(trace: &Trace, max_delta: Duration) -> Trace {
                 } else {
                     needed_shift((start[n], end[n]), (start[p], end[p]))
                 };
-                skew = (nodes[n].host.clone(), shift);
+                skew = (nodes[n].host, shift);
             }
         }
         let delta = skew.1;
@@ -131,7 +132,7 @@ pub fn adjust_clock_skew(trace: &Trace, max_delta: Duration) -> Trace {
             }
         }
         for &child in nodes[n].children.iter().rev() {
-            stack.push((child, Some(n), skew.0.clone(), skew.1));
+            stack.push((child, Some(n), skew.0, skew.1));
         }
     }
 
@@ -214,26 +215,52 @@ pub fn warnings_of(record: &SpanRecord) -> Vec<String> {
     }
 }
 
-fn host_key(record: &SpanRecord) -> HostKey {
-    let resource = &record.resource;
-    for key in [semconv::HOST_ID, semconv::HOST_IP, semconv::HOST_NAME, semconv::JAEGER_IP, semconv::JAEGER_HOSTNAME] {
-        let named = match resource.attribute(key) {
+/// Each span's host as an index into a table of the trace's distinct hosts. A resource's part is
+/// worked out once however many spans share it (spans of one batch share one resource).
+fn host_ids(spans: &[Arc<SpanRecord>]) -> Vec<u32> {
+    let mut table: HashMap<HostKey, u32> = HashMap::new();
+    let mut intern = |key: HostKey| {
+        let next = table.len() as u32;
+        *table.entry(key).or_insert(next)
+    };
+    // Per resource: its host attribute's id, if any, and its fallback id.
+    let mut by_resource: HashMap<*const Resource, (Option<u32>, u32)> = HashMap::new();
+    spans
+        .iter()
+        .map(|r| {
+            let (named, fallback) = *by_resource.entry(Arc::as_ptr(&r.resource)).or_insert_with(|| {
+                (resource_host(&r.resource).map(|h| intern(HostKey::Named(h))), intern(resource_identity(&r.resource)))
+            });
+            named.or_else(|| span_address(r).map(|ip| intern(HostKey::Named(ip.to_owned())))).unwrap_or(fallback)
+        })
+        .collect()
+}
+
+/// The resource's host attribute: `host.id`, else `host.ip`, `host.name`, Jaeger's `ip` (a string
+/// or an IPv4 address packed in an int) or `hostname`.
+fn resource_host(resource: &Resource) -> Option<String> {
+    [semconv::HOST_ID, semconv::HOST_IP, semconv::HOST_NAME, semconv::JAEGER_IP, semconv::JAEGER_HOSTNAME]
+        .into_iter()
+        .find_map(|key| match resource.attribute(key) {
             Some(AnyValue::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(AnyValue::Array(values)) => values.first().map(AnyValue::to_text),
-            // Jaeger clients send `ip` as an IPv4 address packed in an int.
             Some(AnyValue::Int(n)) => Some(std::net::Ipv4Addr::from(*n as u32).to_string()),
             _ => None,
-        };
-        if let Some(named) = named {
-            return HostKey::Named(named);
+        })
+}
+
+/// Zipkin's local endpoint address, kept on the span.
+fn span_address(record: &SpanRecord) -> Option<&str> {
+    [semconv::NET_HOST_IP, semconv::NETWORK_LOCAL_ADDRESS].into_iter().find_map(|key| {
+        match record.span.attribute(key) {
+            Some(AnyValue::String(ip)) if !ip.is_empty() => Some(ip.as_str()),
+            _ => None,
         }
-    }
-    // Zipkin's local endpoint address is kept on the span.
-    for key in [semconv::NET_HOST_IP, semconv::NETWORK_LOCAL_ADDRESS] {
-        if let Some(AnyValue::String(ip)) = record.span.attribute(key).filter(|v| !v.to_text().is_empty()) {
-            return HostKey::Named(ip.clone());
-        }
-    }
+    })
+}
+
+/// A resource without host attributes stands for its process: a hash of its attributes.
+fn resource_identity(resource: &Resource) -> HostKey {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for kv in &resource.attributes {
         kv.key.hash(&mut hasher);

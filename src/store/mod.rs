@@ -4,6 +4,7 @@
 //! queryable as soon as its batch is acknowledged, whether or not its trace is complete.
 
 mod memory;
+pub mod names;
 
 pub use memory::MemoryStore;
 

@@ -13,15 +13,16 @@
 //! exceeds it by at most the writes in progress). A shard lock and the arrival lock are never held
 //! together.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::MemoryStoreSettings;
-use crate::model::query::{remote_service, TraceQuery};
+use crate::model::query::TraceQuery;
 use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
 use crate::telemetry::Telemetry;
 
+use super::names::Names;
 use super::{Operation, Store, StoreError};
 
 mod index;
@@ -35,7 +36,7 @@ pub struct MemoryStore {
     arrival: Mutex<VecDeque<TraceId>>,
     /// Estimated bytes of every stored trace.
     bytes: AtomicUsize,
-    names: RwLock<NameIndex>,
+    names: Names,
     settings: MemoryStoreSettings,
     telemetry: Arc<Telemetry>,
 }
@@ -65,41 +66,6 @@ struct StoredTrace {
     keys: Vec<u64>,
 }
 
-#[derive(Default)]
-struct ServiceNames {
-    /// Span names, each with the kinds it was seen with (looked up by `&str`, no allocation).
-    operations: BTreeMap<String, BTreeSet<SpanKind>>,
-    /// Number of (name, kind) pairs in `operations`.
-    operation_count: usize,
-    remote_services: BTreeSet<String>,
-}
-
-impl ServiceNames {
-    fn knows(&self, entry: &NameEntry<'_>) -> bool {
-        self.operations.get(entry.operation).is_some_and(|kinds| kinds.contains(&entry.kind))
-            && entry.remote.is_none_or(|remote| self.remote_services.contains(remote))
-    }
-}
-
-#[derive(Default)]
-struct NameIndex {
-    services: BTreeMap<String, ServiceNames>,
-    /// Values seen per autocomplete key (only the configured keys).
-    autocomplete: BTreeMap<String, BTreeSet<String>>,
-}
-
-/// Values indexed per autocomplete key; more are counted as dropped names.
-pub const MAX_AUTOCOMPLETE_VALUES: usize = 10_000;
-
-/// One name-index entry a span contributes.
-#[derive(PartialEq, Eq, Hash)]
-struct NameEntry<'a> {
-    service: &'a str,
-    operation: &'a str,
-    kind: SpanKind,
-    remote: Option<&'a str>,
-}
-
 impl MemoryStore {
     /// An empty store with these limits, reporting into `telemetry`.
     pub fn new(settings: MemoryStoreSettings, telemetry: Arc<Telemetry>) -> Self {
@@ -108,7 +74,7 @@ impl MemoryStore {
             shards,
             arrival: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
-            names: RwLock::new(NameIndex::default()),
+            names: Names::new(&settings, telemetry.clone()),
             settings,
             telemetry,
         }
@@ -147,79 +113,11 @@ impl MemoryStore {
         }
         (traces, spans, bytes)
     }
-
-    fn index_names(&self, records: &[SpanRecord]) {
-        let mut entries: Vec<NameEntry<'_>> = Vec::new();
-        let mut values: Vec<(&str, String)> = Vec::new();
-        {
-            let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-            for r in records {
-                for key in &self.settings.autocomplete_keys {
-                    let value = r.span.attribute(key).or_else(|| r.resource.attribute(key)).map(|v| v.to_text());
-                    if let Some(value) = value.filter(|v| !v.is_empty()) {
-                        let known = names.autocomplete.get(key.as_str()).is_some_and(|set| set.contains(&value));
-                        if !known && !values.iter().any(|(k, v)| k == key && *v == value) {
-                            values.push((key, value));
-                        }
-                    }
-                }
-                let entry = NameEntry {
-                    service: r.service_name(),
-                    operation: &r.span.name,
-                    kind: r.span.kind,
-                    remote: remote_service(r),
-                };
-                let known = names.services.get(entry.service).is_some_and(|s| s.knows(&entry));
-                if !known && !entries.contains(&entry) {
-                    entries.push(entry);
-                }
-            }
-        }
-        if entries.is_empty() && values.is_empty() {
-            return;
-        }
-        let mut dropped = 0u64;
-        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
-        for (key, value) in values {
-            let set = names.autocomplete.entry(key.to_owned()).or_default();
-            if set.len() < MAX_AUTOCOMPLETE_VALUES {
-                set.insert(value);
-            } else if !set.contains(&value) {
-                dropped += 1;
-            }
-        }
-        for entry in entries {
-            if !names.services.contains_key(entry.service) && names.services.len() >= self.settings.max_services {
-                dropped += 1;
-                continue;
-            }
-            let service = names.services.entry(entry.service.to_owned()).or_default();
-            let known = service.operations.get(entry.operation).is_some_and(|k| k.contains(&entry.kind));
-            if !known {
-                if service.operation_count >= self.settings.max_operations_per_service {
-                    dropped += 1;
-                } else {
-                    service.operations.entry(entry.operation.to_owned()).or_default().insert(entry.kind);
-                    service.operation_count += 1;
-                }
-            }
-            if let Some(remote) = entry.remote.filter(|r| !service.remote_services.contains(*r)) {
-                if service.remote_services.len() < self.settings.max_operations_per_service {
-                    service.remote_services.insert(remote.to_owned());
-                } else {
-                    dropped += 1;
-                }
-            }
-        }
-        if dropped > 0 {
-            self.telemetry.store_names_dropped.add(dropped);
-        }
-    }
 }
 
 impl Store for MemoryStore {
     fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError> {
-        self.index_names(&records);
+        self.names.record(&records);
         let mut by_shard: Vec<Vec<SpanRecord>> = (0..self.shards.len()).map(|_| Vec::new()).collect();
         for r in records {
             let i = self.shard_index(&r.span.trace_id);
@@ -319,37 +217,23 @@ impl Store for MemoryStore {
     }
 
     fn services(&self) -> Result<Vec<String>, StoreError> {
-        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        Ok(names.services.keys().cloned().collect())
+        Ok(self.names.services())
     }
 
     fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
-        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        Ok(names
-            .services
-            .get(service)
-            .map(|s| {
-                s.operations
-                    .iter()
-                    .flat_map(|(name, kinds)| kinds.iter().map(move |k| Operation { name: name.clone(), kind: *k }))
-                    .filter(|o| kind.is_none_or(|k| o.kind == k))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(self.names.operations(service, kind))
     }
 
     fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
-        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        Ok(names.services.get(service).map(|s| s.remote_services.iter().cloned().collect()).unwrap_or_default())
+        Ok(self.names.remote_services(service))
     }
 
     fn autocomplete_keys(&self) -> Vec<String> {
-        self.settings.autocomplete_keys.clone()
+        self.names.autocomplete_keys()
     }
 
     fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        Ok(names.autocomplete.get(key).map(|set| set.iter().cloned().collect()).unwrap_or_default())
+        Ok(self.names.autocomplete_values(key))
     }
 }
 

@@ -236,6 +236,16 @@ impl TestServer {
         Self::from_running(running)
     }
 
+    /// Starts a server with test settings over the store `make_store` builds.
+    pub async fn start_with_store(
+        make_store: impl FnOnce(std::sync::Arc<crate::telemetry::Telemetry>) -> std::sync::Arc<dyn crate::store::Store>,
+    ) -> Self {
+        let running = crate::server::start_with_store(crate::config::Settings::for_tests(), make_store)
+            .await
+            .unwrap_or_else(|e| panic!("test server failed to start: {e}"));
+        Self::from_running(running)
+    }
+
     fn from_running(running: crate::server::Running) -> Self {
         Self { addrs: running.addrs.clone(), running: Some(running) }
     }

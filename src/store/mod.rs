@@ -3,8 +3,11 @@
 //! A store receives spans as they arrive (write-through from the assembler), so a span is
 //! queryable as soon as its batch is acknowledged, whether or not its trace is complete.
 
+mod disk;
 mod memory;
 pub mod names;
+
+pub use disk::DiskStore;
 
 pub use memory::MemoryStore;
 
@@ -53,4 +56,112 @@ pub trait Store: Send + Sync + 'static {
 
     /// Values seen for an autocomplete key (span or resource attribute), sorted; empty for other keys.
     fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// The search-index key of a service: a 64-bit hash of its ASCII-lower-cased name, so Zipkin's
+/// case-insensitive searches use it too. A collision or a case difference only adds candidates;
+/// the query's own rules decide every match.
+pub(crate) fn service_key(service: &str) -> u64 {
+    fnv1a_lower(FNV_OFFSET, service)
+}
+
+/// The search-index key of a service's operation (see [`service_key`]).
+pub(crate) fn operation_key(service: &str, operation: &str) -> u64 {
+    // 0xFF never occurs in UTF-8, so ("ab", "c") and ("a", "bc") hash different inputs.
+    let h = fnv1a_lower(FNV_OFFSET, service);
+    fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), operation)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+fn fnv1a_lower(mut h: u64, text: &str) -> u64 {
+    for b in text.bytes() {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_keys_ignore_ascii_case_and_keep_name_boundaries() {
+        assert_eq!(service_key("Web"), service_key("web"));
+        assert_eq!(operation_key("Web", "GET /"), operation_key("web", "get /"));
+        assert_ne!(operation_key("ab", "c"), operation_key("a", "bc"));
+        assert_ne!(service_key("web"), operation_key("web", ""));
+    }
+}
+
+/// Random traces and searches for the stores' property tests, and the answer a full scan gives.
+#[cfg(test)]
+pub(crate) mod search_props {
+    use proptest::prelude::*;
+
+    use super::Store;
+    use crate::model::query::{MatchRule, TraceQuery};
+    use crate::model::{SpanRecord, TraceId, UnixNanos};
+    use crate::testkit::{trace_id, SpanBuilder, BASE_TIME};
+
+    /// Service names that differ only in case, so both rule sets' name comparisons are exercised.
+    pub const SERVICES: [&str; 3] = ["web", "Web", "db"];
+    /// Operation names, likewise.
+    pub const OPERATIONS: [&str; 3] = ["get", "GET", "query"];
+
+    /// (trace, span, service, operation, start, duration) for up to 11 traces.
+    pub fn spans() -> impl Strategy<Value = Vec<(u8, u8, usize, usize, u16, u16)>> {
+        proptest::collection::vec((1u8..12, 1u8..6, 0..3usize, 0..3usize, 0u16..2_000, 1u16..500), 1..60)
+    }
+
+    /// The spans as records.
+    pub fn records(spans: &[(u8, u8, usize, usize, u16, u16)]) -> Vec<SpanRecord> {
+        spans
+            .iter()
+            .map(|&(t, i, sv, op, start, d)| {
+                SpanBuilder::new(SERVICES[sv], OPERATIONS[op], u128::from(t), u64::from(i))
+                    .timing(u64::from(start), u64::from(d))
+                    .build()
+            })
+            .collect()
+    }
+
+    /// A search by service, operation, window and limit, by either rule set.
+    pub fn query() -> impl Strategy<Value = TraceQuery> {
+        (
+            proptest::option::of(0..3usize),
+            proptest::option::of(0..3usize),
+            0u64..2_000,
+            0u64..2_500,
+            1usize..6,
+            any::<bool>(),
+        )
+            .prop_map(|(service, operation, from, len, limit, zipkin)| TraceQuery {
+                service: service.map(|i| SERVICES[i].to_string()),
+                operation: operation.map(|i| OPERATIONS[i].to_string()),
+                start_min: UnixNanos(BASE_TIME + from),
+                start_max: UnixNanos(BASE_TIME + from + len),
+                limit,
+                rule: if zipkin { MatchRule::ZipkinJoint } else { MatchRule::SingleSpan },
+                ignore_case: zipkin,
+                ..TraceQuery::default()
+            })
+    }
+
+    /// What a search must answer: every stored trace checked, newest first, `limit` of them.
+    pub fn full_scan(store: &dyn Store, q: &TraceQuery) -> Vec<TraceId> {
+        let mut expected: Vec<(UnixNanos, TraceId)> = (1..12u128)
+            .filter_map(|t| store.trace(trace_id(t)).unwrap())
+            .filter(|trace| {
+                let first = trace.spans.iter().map(|r| r.span.start).min().unwrap();
+                let last = trace.spans.iter().map(|r| r.span.start).max().unwrap();
+                q.may_overlap(first, last) && q.matches(&trace.spans)
+            })
+            .map(|trace| (trace.spans.iter().map(|r| r.span.start).min().unwrap(), trace.trace_id))
+            .collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        expected.truncate(q.limit);
+        expected.into_iter().map(|(_, id)| id).collect()
+    }
 }

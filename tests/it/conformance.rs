@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
@@ -349,9 +350,25 @@ async fn ask_zipkin(server: &TestServer, a: &Asked<'_>) -> Option<Result<BTreeSe
 
 #[tokio::test]
 async fn every_fixture_query_answers_alike_in_every_api() {
+    conformance(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn the_disk_store_answers_every_fixture_query_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let server = TestServer::start_with_store(move |telemetry| {
+        let settings = tracehound::config::Settings::for_tests().store;
+        Arc::new(tracehound::store::DiskStore::open(&path, &settings, telemetry).unwrap())
+    })
+    .await;
+    conformance(server).await;
+}
+
+/// Stores every fixture's trace in `server`, then asks every query of every fixture.
+async fn conformance(server: TestServer) {
     let fixtures = load_fixtures();
     assert!(fixtures.len() >= 6, "fixtures missing: {}", fixtures.len());
-    let server = TestServer::start().await;
     let base = base_time();
     for (name, fixture) in &fixtures {
         let response = post(

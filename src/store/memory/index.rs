@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::model::query::TraceQuery;
 use crate::model::{SpanRecord, TraceId, UnixNanos};
+use crate::store::{operation_key, service_key};
 
 /// Bytes an index entry is counted as against the store's budget (a B-tree slot with its share of
 /// node overhead, plus the key in the trace's own key list).
@@ -34,26 +35,6 @@ pub(super) struct SearchIndex {
 pub(super) fn span_keys(record: &SpanRecord) -> [u64; 2] {
     let service = record.service_name();
     [service_key(service), operation_key(service, &record.span.name)]
-}
-
-fn service_key(service: &str) -> u64 {
-    fnv1a_lower(FNV_OFFSET, service)
-}
-
-fn operation_key(service: &str, operation: &str) -> u64 {
-    // 0xFF never occurs in UTF-8, so ("ab", "c") and ("a", "bc") hash different inputs.
-    let h = fnv1a_lower(FNV_OFFSET, service);
-    fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), operation)
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
-
-fn fnv1a_lower(mut h: u64, text: &str) -> u64 {
-    for b in text.bytes() {
-        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
-    }
-    h
 }
 
 impl SearchIndex {
@@ -124,18 +105,5 @@ impl SearchIndex {
     #[cfg(test)]
     pub(super) fn traces(&self) -> usize {
         self.by_start.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_ignore_ascii_case_and_keep_name_boundaries() {
-        assert_eq!(service_key("Web"), service_key("web"));
-        assert_eq!(operation_key("Web", "GET /"), operation_key("web", "get /"));
-        assert_ne!(operation_key("ab", "c"), operation_key("a", "bc"));
-        assert_ne!(service_key("web"), operation_key("web", ""));
     }
 }

@@ -241,36 +241,8 @@ fn the_index_follows_evictions_and_ignores_name_case_for_zipkin() {
 
 mod props {
     use super::*;
+    use crate::store::search_props::{full_scan, query, records, spans};
     use proptest::prelude::*;
-
-    const SERVICES: [&str; 3] = ["web", "Web", "db"];
-    const OPERATIONS: [&str; 3] = ["get", "GET", "query"];
-
-    /// (trace, span, service, operation, start, duration) for a few traces with colliding names.
-    fn spans() -> impl Strategy<Value = Vec<(u8, u8, usize, usize, u16, u16)>> {
-        proptest::collection::vec((1u8..12, 1u8..6, 0..3usize, 0..3usize, 0u16..2_000, 1u16..500), 1..60)
-    }
-
-    fn query() -> impl Strategy<Value = TraceQuery> {
-        (
-            proptest::option::of(0..3usize),
-            proptest::option::of(0..3usize),
-            0u64..2_000,
-            0u64..2_500,
-            1usize..6,
-            any::<bool>(),
-        )
-            .prop_map(|(service, operation, from, len, limit, zipkin)| TraceQuery {
-                service: service.map(|i| SERVICES[i].to_string()),
-                operation: operation.map(|i| OPERATIONS[i].to_string()),
-                start_min: UnixNanos(BASE_TIME + from),
-                start_max: UnixNanos(BASE_TIME + from + len),
-                limit,
-                rule: if zipkin { MatchRule::ZipkinJoint } else { MatchRule::SingleSpan },
-                ignore_case: zipkin,
-                ..TraceQuery::default()
-            })
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
@@ -279,33 +251,13 @@ mod props {
         #[test]
         fn indexed_search_equals_a_full_scan(spans in spans(), batch in 1usize..8, queries in proptest::collection::vec(query(), 1..8)) {
             let s = sharded_store(1 << 24, 4);
-            let records: Vec<_> = spans
-                .iter()
-                .map(|&(t, i, sv, op, start, d)| {
-                    SpanBuilder::new(SERVICES[sv], OPERATIONS[op], u128::from(t), u64::from(i))
-                        .timing(u64::from(start), u64::from(d))
-                        .build()
-                })
-                .collect();
-            for chunk in records.chunks(batch) {
+            for chunk in records(&spans).chunks(batch) {
                 s.write(chunk.to_vec()).unwrap();
             }
             assert_index_consistent(&s);
             for q in queries {
-                let mut expected: Vec<(UnixNanos, TraceId)> = (1..12u128)
-                    .filter_map(|t| s.trace(trace_id(t)).unwrap())
-                    .filter(|trace| {
-                        let first = trace.spans.iter().map(|r| r.span.start).min().unwrap();
-                        let last = trace.spans.iter().map(|r| r.span.start).max().unwrap();
-                        q.may_overlap(first, last) && q.matches(&trace.spans)
-                    })
-                    .map(|trace| (trace.spans.iter().map(|r| r.span.start).min().unwrap(), trace.trace_id))
-                    .collect();
-                expected.sort_unstable_by(|a, b| b.cmp(a));
-                expected.truncate(q.limit);
-                let expected: Vec<TraceId> = expected.into_iter().map(|(_, id)| id).collect();
                 let found: Vec<TraceId> = s.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
-                prop_assert_eq!(found, expected, "{:?}", q);
+                prop_assert_eq!(found, full_scan(&s, &q), "{:?}", q);
             }
         }
     }

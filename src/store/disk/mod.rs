@@ -1,0 +1,329 @@
+//! The disk store: traces in an embedded fjall database under the data directory (design in
+//! `docs/storage.md`). This first step keeps one database (time partitions, retention, the disk
+//! cap, group commit and statistics restore come next); every write is durable (`fdatasync`)
+//! before `write` returns, so a span acknowledged to a client survives a crash.
+//!
+//! Keyspaces (integers big-endian; `!t` is `u64::MAX - t`, so ascending order is newest first):
+//! - `spans`: trace id · write sequence → the spans of that trace from one write (see [`codec`]);
+//! - `traces`: trace id → earliest and latest span start;
+//! - `by_start`: !start · trace id, `by_service`: service key · !start · trace id,
+//!   `by_operation`: operation key · !start · trace id, where start is the earliest span start of
+//!   the write's spans of that trace (and service, operation);
+//! - `names`: what the name index lists; `meta`: the write sequence and the longest trace extent.
+//!
+//! Invariants: every `spans` value has entries in `by_start`, `by_service` and `by_operation`
+//! under its own earliest start, written in the same atomic batch; `traces` covers every span of
+//! the trace; `max_extent` is at least every stored trace's start extent.
+
+mod codec;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+use super::names::{NameEntry, Names};
+use super::{operation_key, service_key, Operation, Store, StoreError};
+use crate::config::MemoryStoreSettings;
+use crate::model::query::{remote_service, TraceQuery};
+use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
+use crate::telemetry::Telemetry;
+
+/// Traces kept on disk.
+pub struct DiskStore {
+    db: Database,
+    spans: Keyspace,
+    traces: Keyspace,
+    by_start: Keyspace,
+    by_service: Keyspace,
+    by_operation: Keyspace,
+    names_keyspace: Keyspace,
+    meta: Keyspace,
+    names: Names,
+    autocomplete_keys: Vec<String>,
+    /// Next write sequence.
+    sequence: AtomicU64,
+    /// Longest start extent (last − first span start) of any stored trace, in nanoseconds.
+    max_extent: AtomicU64,
+    /// One writer at a time: a write reads a trace's bounds before extending them.
+    writer: Mutex<()>,
+}
+
+const SEQUENCE: &[u8] = b"sequence";
+const MAX_EXTENT: &[u8] = b"max_extent";
+const NAME_OPERATION: u8 = b'o';
+const NAME_VALUE: u8 = b'a';
+const SEPARATOR: u8 = 0xFF;
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {e}"))
+}
+
+fn inverted(t: UnixNanos) -> [u8; 8] {
+    (u64::MAX - t.0).to_be_bytes()
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+}
+
+/// An index entry: `prefix` · !start · trace id.
+fn entry_key(prefix: &[u8], start: UnixNanos, id: &TraceId) -> Vec<u8> {
+    [prefix, &inverted(start), id.as_bytes()].concat()
+}
+
+impl DiskStore {
+    /// Opens (or creates) the store in `dir`, restoring its name index.
+    pub fn open(dir: &Path, settings: &MemoryStoreSettings, telemetry: Arc<Telemetry>) -> Result<Self, StoreError> {
+        let db = Database::builder(dir)
+            .open()
+            .map_err(|e| unavailable(&format!("cannot open the data directory {}", dir.display()), e))?;
+        let keyspace = |name: &str| {
+            db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| unavailable(&format!("keyspace {name}"), e))
+        };
+        let store = Self {
+            spans: keyspace("spans")?,
+            traces: keyspace("traces")?,
+            by_start: keyspace("by_start")?,
+            by_service: keyspace("by_service")?,
+            by_operation: keyspace("by_operation")?,
+            names_keyspace: keyspace("names")?,
+            meta: keyspace("meta")?,
+            names: Names::new(settings, telemetry),
+            autocomplete_keys: settings.autocomplete_keys.clone(),
+            sequence: AtomicU64::new(0),
+            max_extent: AtomicU64::new(0),
+            writer: Mutex::new(()),
+            db,
+        };
+        let meta = |key: &[u8]| -> Result<u64, StoreError> {
+            Ok(store.meta.get(key).map_err(|e| unavailable("reading metadata", e))?.map_or(0, |v| read_u64(&v)))
+        };
+        store.sequence.store(meta(SEQUENCE)?, Ordering::Relaxed);
+        store.max_extent.store(meta(MAX_EXTENT)?, Ordering::Relaxed);
+        store.restore_names()?;
+        Ok(store)
+    }
+
+    fn restore_names(&self) -> Result<(), StoreError> {
+        let mut keys = Vec::new();
+        for item in self.names_keyspace.iter() {
+            let (key, _) = item.into_inner().map_err(|e| unavailable("reading names", e))?;
+            keys.push(key.to_vec());
+        }
+        let mut entries = Vec::new();
+        let mut values = Vec::new();
+        for key in &keys {
+            let mut parts = key[1..].split(|b| *b == SEPARATOR).map(|p| std::str::from_utf8(p).unwrap_or_default());
+            match key.first() {
+                Some(&NAME_OPERATION) => {
+                    let (Some(service), Some(operation), Some(kind)) = (parts.next(), parts.next(), parts.next())
+                    else {
+                        continue;
+                    };
+                    let kind = SpanKind::from_otlp(kind.parse().unwrap_or(0));
+                    let remote = parts.next().filter(|r| !r.is_empty());
+                    entries.push(NameEntry { service, operation, kind, remote });
+                }
+                Some(&NAME_VALUE) => {
+                    if let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+                        values.push((k, v.to_owned()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.names.restore(entries, values);
+        Ok(())
+    }
+
+    /// The name-index rows these spans contribute, as `names` keys.
+    fn name_keys(&self, records: &[SpanRecord]) -> BTreeSet<Vec<u8>> {
+        let mut keys = BTreeSet::new();
+        for r in records {
+            let mut key = vec![NAME_OPERATION];
+            key.extend_from_slice(r.service_name().as_bytes());
+            key.push(SEPARATOR);
+            key.extend_from_slice(r.span.name.as_bytes());
+            key.push(SEPARATOR);
+            key.extend_from_slice(r.span.kind.to_otlp().to_string().as_bytes());
+            if let Some(remote) = remote_service(r) {
+                key.push(SEPARATOR);
+                key.extend_from_slice(remote.as_bytes());
+            }
+            keys.insert(key);
+            for k in &self.autocomplete_keys {
+                let value = r.span.attribute(k).or_else(|| r.resource.attribute(k)).map(|v| v.to_text());
+                if let Some(value) = value.filter(|v| !v.is_empty()) {
+                    keys.insert([&[NAME_VALUE][..], k.as_bytes(), &[SEPARATOR], value.as_bytes()].concat());
+                }
+            }
+        }
+        keys
+    }
+
+    fn read_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
+        let mut spans = Vec::new();
+        for item in self.spans.prefix(id.as_bytes()) {
+            let (_, value) = item.into_inner().map_err(|e| unavailable("reading spans", e))?;
+            let records = codec::decode(&value).map_err(|e| unavailable(&format!("trace {id}"), e))?;
+            spans.extend(records.into_iter().map(Arc::new));
+        }
+        Ok((!spans.is_empty()).then_some(Trace { trace_id: id, spans }))
+    }
+}
+
+impl Store for DiskStore {
+    fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.names.record(&records);
+        let name_keys = self.name_keys(&records);
+        let mut by_trace: Vec<(TraceId, Vec<SpanRecord>)> = Vec::new();
+        let mut slot: HashMap<TraceId, usize> = HashMap::new();
+        for r in records {
+            let id = r.span.trace_id;
+            let i = *slot.entry(id).or_insert_with(|| {
+                by_trace.push((id, Vec::new()));
+                by_trace.len() - 1
+            });
+            by_trace[i].1.push(r);
+        }
+
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = self.db.batch().durability(None);
+        let mut extent = self.max_extent.load(Ordering::Relaxed);
+        let mut sequence = self.sequence.load(Ordering::Relaxed);
+        for (id, group) in by_trace {
+            let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
+            let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
+            let (first_all, last_all) =
+                match self.traces.get(id.as_bytes()).map_err(|e| unavailable("reading a trace", e))? {
+                    Some(bounds) => (
+                        UnixNanos(read_u64(&bounds).min(first.0)),
+                        UnixNanos(read_u64(bounds.get(8..).unwrap_or_default()).max(last.0)),
+                    ),
+                    None => (first, last),
+                };
+            extent = extent.max(last_all.0.saturating_sub(first_all.0));
+            batch.insert(
+                &self.traces,
+                id.as_bytes().to_vec(),
+                [first_all.0.to_be_bytes(), last_all.0.to_be_bytes()].concat(),
+            );
+            batch.insert(&self.by_start, entry_key(&[], first, &id), Vec::new());
+            let mut services: HashMap<&str, UnixNanos> = HashMap::new();
+            let mut operations: HashMap<(&str, &str), UnixNanos> = HashMap::new();
+            for r in &group {
+                let start = r.span.start;
+                let s = services.entry(r.service_name()).or_insert(start);
+                *s = (*s).min(start);
+                let o = operations.entry((r.service_name(), &r.span.name)).or_insert(start);
+                *o = (*o).min(start);
+            }
+            for (service, start) in services {
+                batch.insert(&self.by_service, entry_key(&service_key(service).to_be_bytes(), start, &id), Vec::new());
+            }
+            for ((service, operation), start) in operations {
+                let key = operation_key(service, operation).to_be_bytes();
+                batch.insert(&self.by_operation, entry_key(&key, start, &id), Vec::new());
+            }
+            batch.insert(&self.spans, [&id.as_bytes()[..], &sequence.to_be_bytes()].concat(), codec::encode(&group));
+            sequence += 1;
+        }
+        for key in name_keys {
+            batch.insert(&self.names_keyspace, key, Vec::new());
+        }
+        batch.insert(&self.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
+        batch.insert(&self.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
+        batch.commit().map_err(|e| unavailable("writing spans", e))?;
+        self.db.persist(PersistMode::SyncData).map_err(|e| unavailable("syncing spans to disk", e))?;
+        self.sequence.store(sequence, Ordering::Relaxed);
+        self.max_extent.store(extent, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
+        self.read_trace(id)
+    }
+
+    fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+        let prefix: Vec<u8> = match (query.service.as_deref(), query.operation.as_deref()) {
+            (Some(service), Some(operation)) => operation_key(service, operation).to_be_bytes().to_vec(),
+            (Some(service), None) => service_key(service).to_be_bytes().to_vec(),
+            (None, _) => Vec::new(),
+        };
+        let index = match (query.service.is_some(), query.operation.is_some()) {
+            (true, true) => &self.by_operation,
+            (true, false) => &self.by_service,
+            (false, _) => &self.by_start,
+        };
+        // An entry's start is its write's earliest: a trace reaching the window has one at most
+        // `extent` before the window's start, and every one at most `extent` after its end.
+        let extent = self.max_extent.load(Ordering::Relaxed);
+        let top = UnixNanos(query.start_max.0.saturating_add(extent));
+        let floor = query.start_min.0.saturating_sub(extent);
+        let mut seen: HashSet<TraceId> = HashSet::new();
+        let mut hits: Vec<(UnixNanos, TraceId, Trace)> = Vec::new();
+        let from = [&prefix[..], &inverted(top)].concat();
+        for item in index.range(from..) {
+            let (key, _) = item.into_inner().map_err(|e| unavailable("reading the index", e))?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let rest = &key[prefix.len()..];
+            let start = u64::MAX - read_u64(rest);
+            if start < floor {
+                break;
+            }
+            // Results rank by each trace's earliest start; no trace not yet seen can start later
+            // than this entry, so once `limit` matches all start later, the answer is complete.
+            if hits.len() >= query.limit && query.limit > 0 {
+                let mut firsts: Vec<(UnixNanos, TraceId)> = hits.iter().map(|(f, i, _)| (*f, *i)).collect();
+                firsts.sort_unstable_by(|a, b| b.cmp(a));
+                if firsts[query.limit - 1].0 .0 > start {
+                    break;
+                }
+            }
+            let Ok(id) = TraceId::try_from(rest.get(8..24).unwrap_or_default()) else { continue };
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(trace) = self.read_trace(id)? else { continue };
+            let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
+            let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
+            if query.may_overlap(first, last) && query.matches(&trace.spans) {
+                hits.push((first, id, trace));
+            }
+        }
+        hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
+        hits.truncate(query.limit);
+        Ok(hits.into_iter().map(|(_, _, trace)| trace).collect())
+    }
+
+    fn services(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.names.services())
+    }
+
+    fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
+        Ok(self.names.operations(service, kind))
+    }
+
+    fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.names.remote_services(service))
+    }
+
+    fn autocomplete_keys(&self) -> Vec<String> {
+        self.names.autocomplete_keys()
+    }
+
+    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.names.autocomplete_values(key))
+    }
+}
+
+#[cfg(test)]
+mod tests;

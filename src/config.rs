@@ -197,6 +197,14 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_MAX_CLOCK_SKEW_ADJUSTMENT", value_name = "DURATION")]
     pub max_clock_skew_adjustment: Option<HumanDuration>,
 
+    /// Where traces are kept: memory, or disk (in progress: one database under --data-dir, without retention or a disk cap yet) [default: memory]
+    #[arg(long, env = "TRACEHOUND_STORAGE", value_name = "KIND")]
+    pub storage: Option<StorageKind>,
+
+    /// Directory of the disk store [default: ./tracehound-data]
+    #[arg(long, env = "TRACEHOUND_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     /// Time without new spans after which a trace counts as complete [default: 10s]
     #[arg(long, env = "TRACEHOUND_TRACE_IDLE_TIMEOUT", value_name = "DURATION")]
     pub trace_idle_timeout: Option<HumanDuration>,
@@ -233,6 +241,29 @@ pub struct Config {
     /// Log filter: a level or comma-separated target=level pairs [default: info]
     #[arg(long, env = "TRACEHOUND_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+}
+
+/// Which store keeps traces (`--storage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// In memory, within `--memory-store-bytes`; gone on restart.
+    #[default]
+    Memory,
+    /// On disk under `--data-dir`.
+    Disk,
+}
+
+/// The store to run, with its location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// The in-memory store.
+    Memory,
+    /// The disk store in this directory.
+    Disk {
+        /// The data directory.
+        dir: PathBuf,
+    },
 }
 
 /// Where each listener binds.
@@ -312,6 +343,8 @@ pub struct Settings {
     pub store: MemoryStoreSettings,
     /// Largest clock-skew correction applied to traces shown adjusted.
     pub max_clock_skew_adjustment: Duration,
+    /// Where traces are kept.
+    pub storage: Storage,
     /// Jaeger sampling strategies file; `None` serves the built-in default.
     pub sampling_strategies: Option<PathBuf>,
     /// Log filter.
@@ -365,6 +398,8 @@ impl Config {
             trace_idle_timeout: self.trace_idle_timeout.or(fallback.trace_idle_timeout),
             autocomplete_keys: self.autocomplete_keys.or(fallback.autocomplete_keys),
             max_clock_skew_adjustment: self.max_clock_skew_adjustment.or(fallback.max_clock_skew_adjustment),
+            storage: self.storage.or(fallback.storage),
+            data_dir: self.data_dir.or(fallback.data_dir),
             max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
             shards: self.shards.or(fallback.shards),
             stats_retention: self.stats_retention.or(fallback.stats_retention),
@@ -418,6 +453,12 @@ impl Config {
                 sampling: listen(self.sampling_addr, 5778),
             },
             sampling_strategies: self.sampling_strategies,
+            storage: match self.storage.unwrap_or_default() {
+                StorageKind::Memory => Storage::Memory,
+                StorageKind::Disk => {
+                    Storage::Disk { dir: self.data_dir.unwrap_or_else(|| PathBuf::from("tracehound-data")) }
+                }
+            },
             max_clock_skew_adjustment: self
                 .max_clock_skew_adjustment
                 .map_or(crate::query::adjust::DEFAULT_MAX_CLOCK_SKEW_ADJUSTMENT, |d| d.0),
@@ -546,6 +587,19 @@ mod tests {
         assert_eq!(s.listen.otlp_grpc, "0.0.0.0:4317".parse().unwrap(), "file bind applies");
         assert_eq!(s.ingest.max_request_bytes, 8 << 20);
         assert_eq!(s.assembler.idle_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn storage_is_memory_unless_disk_is_asked_for() {
+        assert_eq!(parse(&[]).validate().unwrap().storage, Storage::Memory);
+        let disk = parse(&["--storage", "disk"]).validate().unwrap();
+        assert_eq!(disk.storage, Storage::Disk { dir: PathBuf::from("tracehound-data") });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracehound.toml");
+        std::fs::write(&path, "storage = \"disk\"\ndata-dir = \"/var/lib/tracehound\"\n").unwrap();
+        let s = parse(&["--config", path.to_str().unwrap()]).load().unwrap().validate().unwrap();
+        assert_eq!(s.storage, Storage::Disk { dir: PathBuf::from("/var/lib/tracehound") });
+        assert!(Config::try_parse_from(["tracehound", "--storage", "tape"]).is_err());
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum ServerError {
     /// The sampling strategies file could not be loaded.
     #[error(transparent)]
     Sampling(#[from] SamplingError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Where each listener is bound: the configured addresses with ports resolved where 0 was asked for.
@@ -72,13 +75,33 @@ fn local_addr(listener: &TcpListener, fallback: SocketAddr) -> SocketAddr {
 /// Builds every stage with the in-memory store, binds every listener and starts serving.
 pub async fn start(settings: Settings) -> Result<Running, ServerError> {
     let store_settings = settings.store.clone();
-    start_with_store(settings, move |telemetry| Arc::new(MemoryStore::new(store_settings, telemetry))).await
+    match settings.storage.clone() {
+        crate::config::Storage::Memory => {
+            start_with_store(settings, move |telemetry| Arc::new(MemoryStore::new(store_settings, telemetry))).await
+        }
+        crate::config::Storage::Disk { dir } => {
+            try_start_with_store(settings, move |telemetry| {
+                let store = crate::store::DiskStore::open(&dir, &store_settings, telemetry)?;
+                tracing::info!(dir = %dir.display(), "disk store opened");
+                Ok(Arc::new(store) as Arc<dyn Store>)
+            })
+            .await
+        }
+    }
 }
 
 /// Like [`start`], with the store built by `make_store` from the server's telemetry.
 pub async fn start_with_store(
     settings: Settings,
     make_store: impl FnOnce(Arc<Telemetry>) -> Arc<dyn Store>,
+) -> Result<Running, ServerError> {
+    try_start_with_store(settings, |telemetry| Ok(make_store(telemetry))).await
+}
+
+/// Like [`start_with_store`], with a store that may fail to open.
+pub async fn try_start_with_store(
+    settings: Settings,
+    make_store: impl FnOnce(Arc<Telemetry>) -> Result<Arc<dyn Store>, crate::store::StoreError>,
 ) -> Result<Running, ServerError> {
     let l = &settings.listen;
     let otlp_grpc = bind("OTLP/gRPC", l.otlp_grpc).await?;
@@ -111,7 +134,7 @@ pub async fn start_with_store(
     let cancel = CancellationToken::new();
     let receivers_cancel = cancel.child_token();
     let telemetry = Arc::new(Telemetry::default());
-    let store = make_store(telemetry.clone());
+    let store = make_store(telemetry.clone())?;
     let assembler = Arc::new(Assembler::new(settings.assembler.clone(), store.clone(), telemetry.clone()));
     let ingest = Ingest::new(&settings.ingest, assembler.clone(), telemetry.clone(), receivers_cancel.clone());
     let max_body = settings.ingest.max_request_bytes;

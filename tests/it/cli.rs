@@ -27,6 +27,8 @@ async fn help_documents_every_listener_limit_and_config_file() {
         "--memory-store-bytes",
         "--ingest-queue-spans",
         "--trace-idle-timeout",
+        "--storage",
+        "--data-dir",
         "TRACEHOUND_BIND",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");

@@ -6,6 +6,7 @@ mod clock_skew;
 mod common;
 mod conformance;
 mod conversion_props;
+mod crash;
 mod cross_format;
 mod dependencies;
 mod golden;

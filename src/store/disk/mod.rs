@@ -1,7 +1,9 @@
 //! The disk store: traces in an embedded fjall database under the data directory (design in
-//! `docs/storage.md`). This first step keeps one database (time partitions, retention, the disk
-//! cap, group commit and statistics restore come next); every write is durable (`fdatasync`)
-//! before `write` returns, so a span acknowledged to a client survives a crash.
+//! `docs/storage.md`). This step keeps one database (time partitions, retention, the disk cap and
+//! statistics restore come next). Every write is durable (`fdatasync`) before `write` returns, so
+//! a span acknowledged to a client survives a crash; writes arriving together share one sync
+//! (group commit): callers encode their spans in parallel, and one writer thread commits
+//! everything queued as one atomic batch, syncs once and releases every caller.
 //!
 //! Keyspaces (integers big-endian; `!t` is `u64::MAX - t`, so ascending order is newest first):
 //! - `spans`: trace id · write sequence → the spans of that trace from one write (see [`codec`]);
@@ -20,6 +22,7 @@ mod codec;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -33,6 +36,22 @@ use crate::telemetry::Telemetry;
 
 /// Traces kept on disk.
 pub struct DiskStore {
+    inner: Arc<Inner>,
+    names: Names,
+    autocomplete_keys: Vec<String>,
+    /// Prepared writes for the writer thread; `None` once the store is closing.
+    queue: Mutex<Option<SyncSender<Pending>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A prepared write and where to report its outcome.
+type Pending = (Prepared, SyncSender<Result<(), StoreError>>);
+
+/// Most prepared writes one commit takes.
+const MAX_GROUP: usize = 256;
+
+/// What the writer thread and the readers share.
+struct Inner {
     db: Database,
     spans: Keyspace,
     traces: Keyspace,
@@ -41,14 +60,33 @@ pub struct DiskStore {
     by_operation: Keyspace,
     names_keyspace: Keyspace,
     meta: Keyspace,
-    names: Names,
-    autocomplete_keys: Vec<String>,
-    /// Next write sequence.
+    /// Next write sequence (only the writer thread advances it).
     sequence: AtomicU64,
     /// Longest start extent (last − first span start) of any stored trace, in nanoseconds.
     max_extent: AtomicU64,
-    /// One writer at a time: a write reads a trace's bounds before extending them.
-    writer: Mutex<()>,
+}
+
+/// One caller's spans, encoded and keyed, ready to commit.
+struct Prepared {
+    traces: Vec<PreparedTrace>,
+    names: BTreeSet<Vec<u8>>,
+}
+
+/// The spans of one trace from one write.
+struct PreparedTrace {
+    id: TraceId,
+    first: UnixNanos,
+    last: UnixNanos,
+    value: Vec<u8>,
+    /// Service and operation index prefixes, each with its earliest start in this write.
+    entries: Vec<(Keyed, [u8; 8], UnixNanos)>,
+}
+
+/// Which index an entry goes to.
+#[derive(Clone, Copy)]
+enum Keyed {
+    Service,
+    Operation,
 }
 
 const SEQUENCE: &[u8] = b"sequence";
@@ -83,7 +121,7 @@ impl DiskStore {
         let keyspace = |name: &str| {
             db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| unavailable(&format!("keyspace {name}"), e))
         };
-        let store = Self {
+        let inner = Inner {
             spans: keyspace("spans")?,
             traces: keyspace("traces")?,
             by_start: keyspace("by_start")?,
@@ -91,25 +129,38 @@ impl DiskStore {
             by_operation: keyspace("by_operation")?,
             names_keyspace: keyspace("names")?,
             meta: keyspace("meta")?,
-            names: Names::new(settings, telemetry),
-            autocomplete_keys: settings.autocomplete_keys.clone(),
             sequence: AtomicU64::new(0),
             max_extent: AtomicU64::new(0),
-            writer: Mutex::new(()),
             db,
         };
         let meta = |key: &[u8]| -> Result<u64, StoreError> {
-            Ok(store.meta.get(key).map_err(|e| unavailable("reading metadata", e))?.map_or(0, |v| read_u64(&v)))
+            Ok(inner.meta.get(key).map_err(|e| unavailable("reading metadata", e))?.map_or(0, |v| read_u64(&v)))
         };
-        store.sequence.store(meta(SEQUENCE)?, Ordering::Relaxed);
-        store.max_extent.store(meta(MAX_EXTENT)?, Ordering::Relaxed);
+        inner.sequence.store(meta(SEQUENCE)?, Ordering::Relaxed);
+        inner.max_extent.store(meta(MAX_EXTENT)?, Ordering::Relaxed);
+        let inner = Arc::new(inner);
+        let (queue, pending) = sync_channel::<Pending>(MAX_GROUP * 4);
+        let writer = {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("tracehound-disk-writer".into())
+                .spawn(move || inner.run_writer(pending))
+                .map_err(|e| unavailable("cannot start the disk writer thread", e))?
+        };
+        let store = Self {
+            inner,
+            names: Names::new(settings, telemetry),
+            autocomplete_keys: settings.autocomplete_keys.clone(),
+            queue: Mutex::new(Some(queue)),
+            writer: Some(writer),
+        };
         store.restore_names()?;
         Ok(store)
     }
 
     fn restore_names(&self) -> Result<(), StoreError> {
         let mut keys = Vec::new();
-        for item in self.names_keyspace.iter() {
+        for item in self.inner.names_keyspace.iter() {
             let (key, _) = item.into_inner().map_err(|e| unavailable("reading names", e))?;
             keys.push(key.to_vec());
         }
@@ -164,6 +215,119 @@ impl DiskStore {
         keys
     }
 
+    /// Encodes and keys spans for the writer thread (in the caller's thread, so callers encode in
+    /// parallel).
+    fn prepare(&self, records: Vec<SpanRecord>) -> Prepared {
+        let names = self.name_keys(&records);
+        let mut by_trace: Vec<(TraceId, Vec<SpanRecord>)> = Vec::new();
+        let mut slot: HashMap<TraceId, usize> = HashMap::new();
+        for r in records {
+            let id = r.span.trace_id;
+            let i = *slot.entry(id).or_insert_with(|| {
+                by_trace.push((id, Vec::new()));
+                by_trace.len() - 1
+            });
+            by_trace[i].1.push(r);
+        }
+        let traces = by_trace
+            .into_iter()
+            .map(|(id, group)| {
+                let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
+                let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
+                let mut earliest: HashMap<(u8, u64), UnixNanos> = HashMap::new();
+                for r in &group {
+                    for key in [(0, service_key(r.service_name())), (1, operation_key(r.service_name(), &r.span.name))]
+                    {
+                        let start = earliest.entry(key).or_insert(r.span.start);
+                        *start = (*start).min(r.span.start);
+                    }
+                }
+                let entries = earliest
+                    .into_iter()
+                    .map(|((which, key), start)| {
+                        (if which == 0 { Keyed::Service } else { Keyed::Operation }, key.to_be_bytes(), start)
+                    })
+                    .collect();
+                PreparedTrace { id, first, last, value: codec::encode(&group), entries }
+            })
+            .collect();
+        Prepared { traces, names }
+    }
+
+    fn read_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
+        self.inner.read_trace(id)
+    }
+}
+
+impl Inner {
+    /// Commits whatever has queued as one batch with one sync, until the store closes.
+    fn run_writer(&self, pending: Receiver<Pending>) {
+        while let Ok(first) = pending.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match pending.try_recv() {
+                    Ok(more) => group.push(more),
+                    Err(_) => break,
+                }
+            }
+            let (writes, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().unzip();
+            let outcome = self.commit(writes);
+            for reply in replies {
+                // A caller that gave up waiting is no longer listening; nothing to do for it.
+                let _ = reply.send(outcome.clone());
+            }
+        }
+    }
+
+    /// Writes prepared writes as one atomic batch and syncs it.
+    fn commit(&self, writes: Vec<Prepared>) -> Result<(), StoreError> {
+        let mut batch = self.db.batch().durability(None);
+        let mut extent = self.max_extent.load(Ordering::Relaxed);
+        let mut sequence = self.sequence.load(Ordering::Relaxed);
+        // Bounds of traces this batch extends, so two writes of one trace in a group combine.
+        let mut bounds: HashMap<TraceId, (UnixNanos, UnixNanos)> = HashMap::new();
+        let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for prepared in writes {
+            names.extend(prepared.names);
+            for t in prepared.traces {
+                let known = match bounds.get(&t.id) {
+                    Some(b) => Some(*b),
+                    None => self
+                        .traces
+                        .get(t.id.as_bytes())
+                        .map_err(|e| unavailable("reading a trace", e))?
+                        .map(|b| (UnixNanos(read_u64(&b)), UnixNanos(read_u64(b.get(8..).unwrap_or_default())))),
+                };
+                let (first, last) = known.map_or((t.first, t.last), |(f, l)| (f.min(t.first), l.max(t.last)));
+                bounds.insert(t.id, (first, last));
+                extent = extent.max(last.0.saturating_sub(first.0));
+                batch.insert(&self.by_start, entry_key(&[], t.first, &t.id), Vec::new());
+                for (keyed, key, start) in &t.entries {
+                    let index = match keyed {
+                        Keyed::Service => &self.by_service,
+                        Keyed::Operation => &self.by_operation,
+                    };
+                    batch.insert(index, entry_key(key, *start, &t.id), Vec::new());
+                }
+                batch.insert(&self.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
+                sequence += 1;
+            }
+        }
+        for (id, (first, last)) in bounds {
+            batch.insert(&self.traces, id.as_bytes().to_vec(), [first.0.to_be_bytes(), last.0.to_be_bytes()].concat());
+        }
+        for key in names {
+            batch.insert(&self.names_keyspace, key, Vec::new());
+        }
+        batch.insert(&self.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
+        batch.insert(&self.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
+        batch.commit().map_err(|e| unavailable("writing spans", e))?;
+        self.db.persist(PersistMode::SyncData).map_err(|e| unavailable("syncing spans to disk", e))?;
+        self.sequence.store(sequence, Ordering::Relaxed);
+        self.max_extent.store(extent, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn read_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
         let mut spans = Vec::new();
         for item in self.spans.prefix(id.as_bytes()) {
@@ -181,69 +345,12 @@ impl Store for DiskStore {
             return Ok(());
         }
         self.names.record(&records);
-        let name_keys = self.name_keys(&records);
-        let mut by_trace: Vec<(TraceId, Vec<SpanRecord>)> = Vec::new();
-        let mut slot: HashMap<TraceId, usize> = HashMap::new();
-        for r in records {
-            let id = r.span.trace_id;
-            let i = *slot.entry(id).or_insert_with(|| {
-                by_trace.push((id, Vec::new()));
-                by_trace.len() - 1
-            });
-            by_trace[i].1.push(r);
-        }
-
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let mut batch = self.db.batch().durability(None);
-        let mut extent = self.max_extent.load(Ordering::Relaxed);
-        let mut sequence = self.sequence.load(Ordering::Relaxed);
-        for (id, group) in by_trace {
-            let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
-            let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
-            let (first_all, last_all) =
-                match self.traces.get(id.as_bytes()).map_err(|e| unavailable("reading a trace", e))? {
-                    Some(bounds) => (
-                        UnixNanos(read_u64(&bounds).min(first.0)),
-                        UnixNanos(read_u64(bounds.get(8..).unwrap_or_default()).max(last.0)),
-                    ),
-                    None => (first, last),
-                };
-            extent = extent.max(last_all.0.saturating_sub(first_all.0));
-            batch.insert(
-                &self.traces,
-                id.as_bytes().to_vec(),
-                [first_all.0.to_be_bytes(), last_all.0.to_be_bytes()].concat(),
-            );
-            batch.insert(&self.by_start, entry_key(&[], first, &id), Vec::new());
-            let mut services: HashMap<&str, UnixNanos> = HashMap::new();
-            let mut operations: HashMap<(&str, &str), UnixNanos> = HashMap::new();
-            for r in &group {
-                let start = r.span.start;
-                let s = services.entry(r.service_name()).or_insert(start);
-                *s = (*s).min(start);
-                let o = operations.entry((r.service_name(), &r.span.name)).or_insert(start);
-                *o = (*o).min(start);
-            }
-            for (service, start) in services {
-                batch.insert(&self.by_service, entry_key(&service_key(service).to_be_bytes(), start, &id), Vec::new());
-            }
-            for ((service, operation), start) in operations {
-                let key = operation_key(service, operation).to_be_bytes();
-                batch.insert(&self.by_operation, entry_key(&key, start, &id), Vec::new());
-            }
-            batch.insert(&self.spans, [&id.as_bytes()[..], &sequence.to_be_bytes()].concat(), codec::encode(&group));
-            sequence += 1;
-        }
-        for key in name_keys {
-            batch.insert(&self.names_keyspace, key, Vec::new());
-        }
-        batch.insert(&self.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
-        batch.insert(&self.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
-        batch.commit().map_err(|e| unavailable("writing spans", e))?;
-        self.db.persist(PersistMode::SyncData).map_err(|e| unavailable("syncing spans to disk", e))?;
-        self.sequence.store(sequence, Ordering::Relaxed);
-        self.max_extent.store(extent, Ordering::Relaxed);
-        Ok(())
+        let prepared = self.prepare(records);
+        let (reply, outcome) = sync_channel(1);
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let queue = queue.ok_or_else(|| StoreError::Unavailable("the disk store is closing".into()))?;
+        queue.send((prepared, reply)).map_err(|_| StoreError::Unavailable("the disk writer stopped".into()))?;
+        outcome.recv().map_err(|_| StoreError::Unavailable("the disk writer stopped".into()))?
     }
 
     fn trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
@@ -257,13 +364,13 @@ impl Store for DiskStore {
             (None, _) => Vec::new(),
         };
         let index = match (query.service.is_some(), query.operation.is_some()) {
-            (true, true) => &self.by_operation,
-            (true, false) => &self.by_service,
-            (false, _) => &self.by_start,
+            (true, true) => &self.inner.by_operation,
+            (true, false) => &self.inner.by_service,
+            (false, _) => &self.inner.by_start,
         };
         // An entry's start is its write's earliest: a trace reaching the window has one at most
         // `extent` before the window's start, and every one at most `extent` after its end.
-        let extent = self.max_extent.load(Ordering::Relaxed);
+        let extent = self.inner.max_extent.load(Ordering::Relaxed);
         let top = UnixNanos(query.start_max.0.saturating_add(extent));
         let floor = query.start_min.0.saturating_sub(extent);
         let mut seen: HashSet<TraceId> = HashSet::new();
@@ -322,6 +429,17 @@ impl Store for DiskStore {
 
     fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
         Ok(self.names.autocomplete_values(key))
+    }
+}
+
+impl Drop for DiskStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after it has committed what was queued; waiting for it
+        // releases the database before a new store opens the directory.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 

@@ -86,6 +86,41 @@ fn a_long_trace_reaching_into_the_window_is_found() {
     assert_eq!(store.find_traces(&q).unwrap().len(), 1);
 }
 
+#[test]
+fn concurrent_writers_share_commits_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path()));
+    let writers: Vec<_> = (0..8u64)
+        .map(|w| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..50u64 {
+                    // Every writer adds to trace 1 (so one group may extend it twice) and to its own.
+                    let span = w * 100 + i + 1;
+                    store.write(vec![SpanBuilder::new("shared", "op", 1, span).timing(span * 10, 5).build()]).unwrap();
+                    store.write(vec![SpanBuilder::new("own", "op", u128::from(w) + 2, i + 1).build()]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(store.trace(trace_id(1)).unwrap().unwrap().spans.len(), 400);
+    for w in 0..8u128 {
+        assert_eq!(store.trace(trace_id(w + 2)).unwrap().unwrap().spans.len(), 50);
+    }
+    // The trace's bounds cover every write: a window holding only its last span finds it.
+    let last = crate::testkit::BASE_TIME + 750 * 10;
+    let q = TraceQuery {
+        service: Some("shared".into()),
+        start_min: UnixNanos(last),
+        start_max: UnixNanos(last),
+        ..TraceQuery::default()
+    };
+    assert_eq!(store.find_traces(&q).unwrap().len(), 1);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;

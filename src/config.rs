@@ -205,6 +205,14 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// When the disk store acknowledges spans: strict (after they are synced to disk: a crash loses nothing acknowledged) or relaxed (once written; synced within --durability-window, which is what a crash may lose) [default: strict]
+    #[arg(long, env = "TRACEHOUND_DURABILITY", value_name = "MODE")]
+    pub durability: Option<DurabilityKind>,
+
+    /// With --durability relaxed, the longest time acknowledged spans may wait for a sync [default: 1s]
+    #[arg(long, env = "TRACEHOUND_DURABILITY_WINDOW", value_name = "DURATION")]
+    pub durability_window: Option<HumanDuration>,
+
     /// Time without new spans after which a trace counts as complete [default: 10s]
     #[arg(long, env = "TRACEHOUND_TRACE_IDLE_TIMEOUT", value_name = "DURATION")]
     pub trace_idle_timeout: Option<HumanDuration>,
@@ -263,6 +271,31 @@ pub enum Storage {
     Disk {
         /// The data directory.
         dir: PathBuf,
+        /// When writes are acknowledged.
+        durability: Durability,
+    },
+}
+
+/// `--durability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityKind {
+    /// Acknowledge after the sync.
+    #[default]
+    Strict,
+    /// Acknowledge once written; sync within the window.
+    Relaxed,
+}
+
+/// When the disk store acknowledges a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// After it is synced to disk.
+    Strict,
+    /// Once it is in the operating system's buffers; synced at most `window` later.
+    Relaxed {
+        /// Longest wait for a sync.
+        window: Duration,
     },
 }
 
@@ -400,6 +433,8 @@ impl Config {
             max_clock_skew_adjustment: self.max_clock_skew_adjustment.or(fallback.max_clock_skew_adjustment),
             storage: self.storage.or(fallback.storage),
             data_dir: self.data_dir.or(fallback.data_dir),
+            durability: self.durability.or(fallback.durability),
+            durability_window: self.durability_window.or(fallback.durability_window),
             max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
             shards: self.shards.or(fallback.shards),
             stats_retention: self.stats_retention.or(fallback.stats_retention),
@@ -455,9 +490,22 @@ impl Config {
             sampling_strategies: self.sampling_strategies,
             storage: match self.storage.unwrap_or_default() {
                 StorageKind::Memory => Storage::Memory,
-                StorageKind::Disk => {
-                    Storage::Disk { dir: self.data_dir.unwrap_or_else(|| PathBuf::from("tracehound-data")) }
-                }
+                StorageKind::Disk => Storage::Disk {
+                    dir: self.data_dir.unwrap_or_else(|| PathBuf::from("tracehound-data")),
+                    durability: match self.durability.unwrap_or_default() {
+                        DurabilityKind::Strict => Durability::Strict,
+                        DurabilityKind::Relaxed => {
+                            let window = self.durability_window.map_or(Duration::from_secs(1), |d| d.0);
+                            if window.is_zero() {
+                                return Err(ConfigError::Invalid {
+                                    key: "durability-window",
+                                    reason: "must be longer than zero".into(),
+                                });
+                            }
+                            Durability::Relaxed { window }
+                        }
+                    },
+                },
             },
             max_clock_skew_adjustment: self
                 .max_clock_skew_adjustment
@@ -593,12 +641,26 @@ mod tests {
     fn storage_is_memory_unless_disk_is_asked_for() {
         assert_eq!(parse(&[]).validate().unwrap().storage, Storage::Memory);
         let disk = parse(&["--storage", "disk"]).validate().unwrap();
-        assert_eq!(disk.storage, Storage::Disk { dir: PathBuf::from("tracehound-data") });
+        assert_eq!(
+            disk.storage,
+            Storage::Disk { dir: PathBuf::from("tracehound-data"), durability: Durability::Strict }
+        );
+        let relaxed = parse(&["--storage", "disk", "--durability", "relaxed"]).validate().unwrap();
+        assert!(matches!(
+            relaxed.storage,
+            Storage::Disk { durability: Durability::Relaxed { window }, .. } if window == Duration::from_secs(1)
+        ));
+        assert!(parse(&["--storage", "disk", "--durability", "relaxed", "--durability-window", "0s"])
+            .validate()
+            .is_err());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tracehound.toml");
         std::fs::write(&path, "storage = \"disk\"\ndata-dir = \"/var/lib/tracehound\"\n").unwrap();
         let s = parse(&["--config", path.to_str().unwrap()]).load().unwrap().validate().unwrap();
-        assert_eq!(s.storage, Storage::Disk { dir: PathBuf::from("/var/lib/tracehound") });
+        assert_eq!(
+            s.storage,
+            Storage::Disk { dir: PathBuf::from("/var/lib/tracehound"), durability: Durability::Strict }
+        );
         assert!(Config::try_parse_from(["tracehound", "--storage", "tape"]).is_err());
     }
 

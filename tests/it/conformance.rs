@@ -359,7 +359,10 @@ async fn the_disk_store_answers_every_fixture_query_alike() {
     let path = dir.path().to_owned();
     let server = TestServer::start_with_store(move |telemetry| {
         let settings = tracehound::config::Settings::for_tests().store;
-        Arc::new(tracehound::store::DiskStore::open(&path, &settings, telemetry).unwrap())
+        Arc::new(
+            tracehound::store::DiskStore::open(&path, &settings, tracehound::config::Durability::Strict, telemetry)
+                .unwrap(),
+        )
     })
     .await;
     conformance(server).await;

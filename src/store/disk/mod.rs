@@ -22,14 +22,15 @@ mod codec;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::names::{NameEntry, Names};
 use super::{operation_key, service_key, Operation, Store, StoreError};
-use crate::config::MemoryStoreSettings;
+use crate::config::{Durability, MemoryStoreSettings};
 use crate::model::query::{remote_service, TraceQuery};
 use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
 use crate::telemetry::Telemetry;
@@ -114,7 +115,12 @@ fn entry_key(prefix: &[u8], start: UnixNanos, id: &TraceId) -> Vec<u8> {
 
 impl DiskStore {
     /// Opens (or creates) the store in `dir`, restoring its name index.
-    pub fn open(dir: &Path, settings: &MemoryStoreSettings, telemetry: Arc<Telemetry>) -> Result<Self, StoreError> {
+    pub fn open(
+        dir: &Path,
+        settings: &MemoryStoreSettings,
+        durability: Durability,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<Self, StoreError> {
         let db = Database::builder(dir)
             .open()
             .map_err(|e| unavailable(&format!("cannot open the data directory {}", dir.display()), e))?;
@@ -144,7 +150,7 @@ impl DiskStore {
             let inner = inner.clone();
             std::thread::Builder::new()
                 .name("tracehound-disk-writer".into())
-                .spawn(move || inner.run_writer(pending))
+                .spawn(move || inner.run_writer(pending, durability))
                 .map_err(|e| unavailable("cannot start the disk writer thread", e))?
         };
         let store = Self {
@@ -260,9 +266,30 @@ impl DiskStore {
 }
 
 impl Inner {
-    /// Commits whatever has queued as one batch with one sync, until the store closes.
-    fn run_writer(&self, pending: Receiver<Pending>) {
-        while let Ok(first) = pending.recv() {
+    /// Commits whatever has queued as one batch, until the store closes. Strict: each batch is
+    /// synced before its callers are released. Relaxed: callers are released once the batch is
+    /// in the operating system's buffers, and the data is synced at most `window` later.
+    fn run_writer(&self, pending: Receiver<Pending>, durability: Durability) {
+        let window = match durability {
+            Durability::Strict => None,
+            Durability::Relaxed { window } => Some(window),
+        };
+        let mut unsynced_since: Option<std::time::Instant> = None;
+        loop {
+            let wait = match (window, unsynced_since) {
+                (Some(window), Some(since)) => window.saturating_sub(since.elapsed()),
+                _ => Duration::from_secs(3600),
+            };
+            let first = match pending.recv_timeout(wait) {
+                Ok(first) => first,
+                Err(RecvTimeoutError::Timeout) => {
+                    if unsynced_since.take().is_some() {
+                        self.sync_relaxed();
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
                 match pending.try_recv() {
@@ -271,16 +298,34 @@ impl Inner {
                 }
             }
             let (writes, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().unzip();
-            let outcome = self.commit(writes);
+            let mode = if window.is_some() { PersistMode::Buffer } else { PersistMode::SyncData };
+            let outcome = self.commit(writes, mode);
+            if window.is_some() && outcome.is_ok() {
+                let since = *unsynced_since.get_or_insert_with(std::time::Instant::now);
+                if window.is_some_and(|w| since.elapsed() >= w) {
+                    unsynced_since = None;
+                    self.sync_relaxed();
+                }
+            }
             for reply in replies {
                 // A caller that gave up waiting is no longer listening; nothing to do for it.
                 let _ = reply.send(outcome.clone());
             }
         }
+        if unsynced_since.is_some() {
+            self.sync_relaxed();
+        }
     }
 
-    /// Writes prepared writes as one atomic batch and syncs it.
-    fn commit(&self, writes: Vec<Prepared>) -> Result<(), StoreError> {
+    /// The relaxed mode's periodic sync; a failure is logged (the next one retries).
+    fn sync_relaxed(&self) {
+        if let Err(e) = self.db.persist(PersistMode::SyncData) {
+            tracing::error!(error = %e, "syncing the disk store failed; spans from the last window may be lost in a crash");
+        }
+    }
+
+    /// Writes prepared writes as one atomic batch and persists it as `mode` says.
+    fn commit(&self, writes: Vec<Prepared>, mode: PersistMode) -> Result<(), StoreError> {
         let mut batch = self.db.batch().durability(None);
         let mut extent = self.max_extent.load(Ordering::Relaxed);
         let mut sequence = self.sequence.load(Ordering::Relaxed);
@@ -322,7 +367,7 @@ impl Inner {
         batch.insert(&self.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
         batch.insert(&self.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
         batch.commit().map_err(|e| unavailable("writing spans", e))?;
-        self.db.persist(PersistMode::SyncData).map_err(|e| unavailable("syncing spans to disk", e))?;
+        self.db.persist(mode).map_err(|e| unavailable("persisting spans", e))?;
         self.sequence.store(sequence, Ordering::Relaxed);
         self.max_extent.store(extent, Ordering::Relaxed);
         Ok(())

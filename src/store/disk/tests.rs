@@ -18,7 +18,7 @@ fn settings() -> MemoryStoreSettings {
 }
 
 fn open(dir: &Path) -> DiskStore {
-    DiskStore::open(dir, &settings(), Arc::new(Telemetry::default())).unwrap()
+    DiskStore::open(dir, &settings(), Durability::Strict, Arc::new(Telemetry::default())).unwrap()
 }
 
 /// Records in a canonical order, to compare traces whatever order a store returns spans in.

@@ -21,12 +21,11 @@ const DEBUG: u32 = 1 << 31;
 #[error("stored spans are unreadable: {0}")]
 pub struct CorruptValue(String);
 
-/// Encodes spans for storage.
-pub fn encode(records: &[SpanRecord]) -> Vec<u8> {
+/// Encodes spans for storage (taking them, so the flags are set without copying a span).
+pub fn encode(records: Vec<SpanRecord>) -> Vec<u8> {
     let flagged: Vec<Arc<SpanRecord>> = records
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
+        .into_iter()
+        .map(|mut r| {
             r.span.flags |= if r.span.shared { SHARED } else { 0 } | if r.span.debug { DEBUG } else { 0 };
             Arc::new(r)
         })

@@ -199,7 +199,17 @@ impl DiskStore {
     /// The name-index rows these spans contribute, as `names` keys.
     fn name_keys(&self, records: &[SpanRecord]) -> BTreeSet<Vec<u8>> {
         let mut keys = BTreeSet::new();
+        let mut seen: HashSet<(&str, &str, SpanKind, Option<&str>)> = HashSet::new();
         for r in records {
+            for k in &self.autocomplete_keys {
+                let value = r.span.attribute(k).or_else(|| r.resource.attribute(k)).map(|v| v.to_text());
+                if let Some(value) = value.filter(|v| !v.is_empty()) {
+                    keys.insert([&[NAME_VALUE][..], k.as_bytes(), &[SEPARATOR], value.as_bytes()].concat());
+                }
+            }
+            if !seen.insert((r.service_name(), &r.span.name, r.span.kind, remote_service(r))) {
+                continue;
+            }
             let mut key = vec![NAME_OPERATION];
             key.extend_from_slice(r.service_name().as_bytes());
             key.push(SEPARATOR);
@@ -211,12 +221,6 @@ impl DiskStore {
                 key.extend_from_slice(remote.as_bytes());
             }
             keys.insert(key);
-            for k in &self.autocomplete_keys {
-                let value = r.span.attribute(k).or_else(|| r.resource.attribute(k)).map(|v| v.to_text());
-                if let Some(value) = value.filter(|v| !v.is_empty()) {
-                    keys.insert([&[NAME_VALUE][..], k.as_bytes(), &[SEPARATOR], value.as_bytes()].concat());
-                }
-            }
         }
         keys
     }
@@ -254,7 +258,7 @@ impl DiskStore {
                         (if which == 0 { Keyed::Service } else { Keyed::Operation }, key.to_be_bytes(), start)
                     })
                     .collect();
-                PreparedTrace { id, first, last, value: codec::encode(&group), entries }
+                PreparedTrace { id, first, last, value: codec::encode(group), entries }
             })
             .collect();
         Prepared { traces, names }

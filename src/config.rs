@@ -209,6 +209,14 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_DURABILITY", value_name = "MODE")]
     pub durability: Option<DurabilityKind>,
 
+    /// How long the disk store keeps spans; older time partitions are dropped whole [default: 7d]
+    #[arg(long, env = "TRACEHOUND_RETENTION", value_name = "DURATION")]
+    pub retention: Option<HumanDuration>,
+
+    /// Size the disk store's directory may reach; beyond it the oldest time partitions are dropped (never the newest) [default: no cap]
+    #[arg(long, env = "TRACEHOUND_MAX_DISK_BYTES", value_name = "SIZE")]
+    pub max_disk_bytes: Option<ByteSize>,
+
     /// With --durability relaxed, the longest time acknowledged spans may wait for a sync [default: 1s]
     #[arg(long, env = "TRACEHOUND_DURABILITY_WINDOW", value_name = "DURATION")]
     pub durability_window: Option<HumanDuration>,
@@ -273,6 +281,8 @@ pub enum Storage {
         dir: PathBuf,
         /// When writes are acknowledged.
         durability: Durability,
+        /// Retention and disk cap.
+        limits: crate::store::DiskLimits,
     },
 }
 
@@ -434,6 +444,8 @@ impl Config {
             storage: self.storage.or(fallback.storage),
             data_dir: self.data_dir.or(fallback.data_dir),
             durability: self.durability.or(fallback.durability),
+            retention: self.retention.or(fallback.retention),
+            max_disk_bytes: self.max_disk_bytes.or(fallback.max_disk_bytes),
             durability_window: self.durability_window.or(fallback.durability_window),
             max_traces_in_flight: self.max_traces_in_flight.or(fallback.max_traces_in_flight),
             shards: self.shards.or(fallback.shards),
@@ -492,6 +504,19 @@ impl Config {
                 StorageKind::Memory => Storage::Memory,
                 StorageKind::Disk => Storage::Disk {
                     dir: self.data_dir.unwrap_or_else(|| PathBuf::from("tracehound-data")),
+                    limits: crate::store::DiskLimits {
+                        retention: {
+                            let retention = self.retention.map_or(Duration::from_secs(7 * 24 * 3600), |d| d.0);
+                            if retention < Duration::from_secs(3600) {
+                                return Err(ConfigError::Invalid {
+                                    key: "retention",
+                                    reason: "must be at least 1h".into(),
+                                });
+                            }
+                            retention
+                        },
+                        max_disk_bytes: self.max_disk_bytes.map(|b| b.as_u64()),
+                    },
                     durability: match self.durability.unwrap_or_default() {
                         DurabilityKind::Strict => Durability::Strict,
                         DurabilityKind::Relaxed => {
@@ -643,7 +668,14 @@ mod tests {
         let disk = parse(&["--storage", "disk"]).validate().unwrap();
         assert_eq!(
             disk.storage,
-            Storage::Disk { dir: PathBuf::from("tracehound-data"), durability: Durability::Strict }
+            Storage::Disk {
+                dir: PathBuf::from("tracehound-data"),
+                durability: Durability::Strict,
+                limits: crate::store::DiskLimits {
+                    retention: Duration::from_secs(7 * 24 * 3600),
+                    max_disk_bytes: None
+                },
+            }
         );
         let relaxed = parse(&["--storage", "disk", "--durability", "relaxed"]).validate().unwrap();
         assert!(matches!(
@@ -657,10 +689,17 @@ mod tests {
         let path = dir.path().join("tracehound.toml");
         std::fs::write(&path, "storage = \"disk\"\ndata-dir = \"/var/lib/tracehound\"\n").unwrap();
         let s = parse(&["--config", path.to_str().unwrap()]).load().unwrap().validate().unwrap();
-        assert_eq!(
-            s.storage,
-            Storage::Disk { dir: PathBuf::from("/var/lib/tracehound"), durability: Durability::Strict }
+        assert!(
+            matches!(&s.storage, Storage::Disk { dir, durability: Durability::Strict, .. } if dir == Path::new("/var/lib/tracehound"))
         );
+        let capped =
+            parse(&["--storage", "disk", "--retention", "2d", "--max-disk-bytes", "10GiB"]).validate().unwrap();
+        assert!(matches!(
+            capped.storage,
+            Storage::Disk { limits: crate::store::DiskLimits { retention, max_disk_bytes: Some(cap) }, .. }
+                if retention == Duration::from_secs(2 * 86_400) && cap == 10 << 30
+        ));
+        assert!(parse(&["--storage", "disk", "--retention", "5m"]).validate().is_err());
         assert!(Config::try_parse_from(["tracehound", "--storage", "tape"]).is_err());
     }
 

@@ -79,9 +79,9 @@ pub async fn start(settings: Settings) -> Result<Running, ServerError> {
         crate::config::Storage::Memory => {
             start_with_store(settings, move |telemetry| Arc::new(MemoryStore::new(store_settings, telemetry))).await
         }
-        crate::config::Storage::Disk { dir, durability } => {
+        crate::config::Storage::Disk { dir, durability, limits } => {
             try_start_with_store(settings, move |telemetry| {
-                let store = crate::store::DiskStore::open(&dir, &store_settings, durability, telemetry)?;
+                let store = crate::store::DiskStore::open(&dir, &store_settings, durability, limits, telemetry)?;
                 tracing::info!(dir = %dir.display(), "disk store opened");
                 Ok(Arc::new(store) as Arc<dyn Store>)
             })

@@ -7,7 +7,7 @@ mod disk;
 mod memory;
 pub mod names;
 
-pub use disk::DiskStore;
+pub use disk::{Clock, DiskStore, Limits as DiskLimits, SystemClock};
 
 pub use memory::MemoryStore;
 

@@ -29,6 +29,9 @@ async fn help_documents_every_listener_limit_and_config_file() {
         "--trace-idle-timeout",
         "--storage",
         "--data-dir",
+        "--durability",
+        "--retention",
+        "--max-disk-bytes",
         "TRACEHOUND_BIND",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");

@@ -360,8 +360,17 @@ async fn the_disk_store_answers_every_fixture_query_alike() {
     let server = TestServer::start_with_store(move |telemetry| {
         let settings = tracehound::config::Settings::for_tests().store;
         Arc::new(
-            tracehound::store::DiskStore::open(&path, &settings, tracehound::config::Durability::Strict, telemetry)
-                .unwrap(),
+            tracehound::store::DiskStore::open(
+                &path,
+                &settings,
+                tracehound::config::Durability::Strict,
+                tracehound::store::DiskLimits {
+                    retention: std::time::Duration::from_secs(7 * 24 * 3600),
+                    max_disk_bytes: None,
+                },
+                telemetry,
+            )
+            .unwrap(),
         )
     })
     .await;

@@ -19,11 +19,11 @@
 
 mod codec;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -37,13 +37,19 @@ use crate::telemetry::Telemetry;
 
 /// Traces kept on disk.
 pub struct DiskStore {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
     names: Names,
     autocomplete_keys: Vec<String>,
     /// Prepared writes for the writer thread; `None` once the store is closing.
     queue: Mutex<Option<SyncSender<Pending>>>,
     writer: Option<std::thread::JoinHandle<()>>,
+    /// Dropping it stops the expiry thread.
+    stop_expiry: Option<SyncSender<()>>,
+    expiry: Option<std::thread::JoinHandle<()>>,
 }
+
+/// How often partitions are checked against the retention and the disk cap.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A prepared write and where to report its outcome.
 type Pending = (Prepared, SyncSender<Result<(), StoreError>>);
@@ -51,8 +57,47 @@ type Pending = (Prepared, SyncSender<Result<(), StoreError>>);
 /// Most prepared writes one commit takes.
 const MAX_GROUP: usize = 256;
 
-/// What the writer thread and the readers share.
-struct Inner {
+/// What the writer thread, the readers and expiry share.
+struct Shared {
+    /// The data directory; partitions are its `p-<start>` subdirectories.
+    root: PathBuf,
+    /// Open partitions by the start of their arrival-time range (Unix nanoseconds).
+    partitions: RwLock<BTreeMap<u64, Arc<Partition>>>,
+    /// Length of a partition's arrival-time range.
+    partition_nanos: u64,
+    /// Longest start extent (last − first span start) of any stored trace, in nanoseconds.
+    max_extent: AtomicU64,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+}
+
+/// How long and how much the disk store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Partitions whose newest arrivals are older than this are dropped.
+    pub retention: Duration,
+    /// While the data directory is larger, the oldest partition is dropped (never the newest).
+    pub max_disk_bytes: Option<u64>,
+}
+
+/// Where the disk store reads the time (a test clock moves it by hand).
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> UnixNanos;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixNanos {
+        UnixNanos::now()
+    }
+}
+
+/// One time partition: the spans that arrived in its range, in its own fjall database.
+struct Partition {
+    dir: PathBuf,
     db: Database,
     spans: Keyspace,
     traces: Keyspace,
@@ -63,8 +108,6 @@ struct Inner {
     meta: Keyspace,
     /// Next write sequence (only the writer thread advances it).
     sequence: AtomicU64,
-    /// Longest start extent (last − first span start) of any stored trace, in nanoseconds.
-    max_extent: AtomicU64,
 }
 
 /// One caller's spans, encoded and keyed, ready to commit.
@@ -114,61 +157,103 @@ fn entry_key(prefix: &[u8], start: UnixNanos, id: &TraceId) -> Vec<u8> {
 }
 
 impl DiskStore {
-    /// Opens (or creates) the store in `dir`, restoring its name index.
+    /// Opens (or creates) the store in `dir` with the system clock, restoring its name index.
     pub fn open(
         dir: &Path,
         settings: &MemoryStoreSettings,
         durability: Durability,
+        limits: Limits,
         telemetry: Arc<Telemetry>,
     ) -> Result<Self, StoreError> {
-        let db = Database::builder(dir)
-            .open()
-            .map_err(|e| unavailable(&format!("cannot open the data directory {}", dir.display()), e))?;
-        let keyspace = |name: &str| {
-            db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| unavailable(&format!("keyspace {name}"), e))
-        };
-        let inner = Inner {
-            spans: keyspace("spans")?,
-            traces: keyspace("traces")?,
-            by_start: keyspace("by_start")?,
-            by_service: keyspace("by_service")?,
-            by_operation: keyspace("by_operation")?,
-            names_keyspace: keyspace("names")?,
-            meta: keyspace("meta")?,
-            sequence: AtomicU64::new(0),
-            max_extent: AtomicU64::new(0),
-            db,
-        };
-        let meta = |key: &[u8]| -> Result<u64, StoreError> {
-            Ok(inner.meta.get(key).map_err(|e| unavailable("reading metadata", e))?.map_or(0, |v| read_u64(&v)))
-        };
-        inner.sequence.store(meta(SEQUENCE)?, Ordering::Relaxed);
-        inner.max_extent.store(meta(MAX_EXTENT)?, Ordering::Relaxed);
-        let inner = Arc::new(inner);
+        Self::open_with(dir, settings, durability, limits, Arc::new(SystemClock), telemetry)
+    }
+
+    /// Opens the store with these limits and clock.
+    pub fn open_with(
+        dir: &Path,
+        settings: &MemoryStoreSettings,
+        durability: Durability,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| unavailable(&format!("cannot create {}", dir.display()), e))?;
+        // A partition covers 1/28 of the retention, within [1 h, 1 d]: expiry frees a little at a time.
+        let partition_nanos = (limits.retention.as_nanos() / 28).clamp(3_600_000_000_000, 86_400_000_000_000) as u64;
+        let mut partitions = BTreeMap::new();
+        let mut max_extent = 0;
+        let entries = std::fs::read_dir(dir).map_err(|e| unavailable(&format!("cannot read {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(start) = name.to_str().and_then(|n| n.strip_prefix("p-")).and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let partition = Partition::open(entry.path())?;
+            max_extent = max_extent.max(partition.meta_u64(MAX_EXTENT)?);
+            partitions.insert(start, Arc::new(partition));
+        }
+        let shared = Arc::new(Shared {
+            root: dir.to_owned(),
+            partitions: RwLock::new(partitions),
+            partition_nanos,
+            max_extent: AtomicU64::new(max_extent),
+            limits,
+            clock,
+        });
         let (queue, pending) = sync_channel::<Pending>(MAX_GROUP * 4);
         let writer = {
-            let inner = inner.clone();
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name("tracehound-disk-writer".into())
-                .spawn(move || inner.run_writer(pending, durability))
+                .spawn(move || shared.run_writer(pending, durability))
                 .map_err(|e| unavailable("cannot start the disk writer thread", e))?
         };
+        let (stop_expiry, stopped) = sync_channel::<()>(0);
+        let expiry = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("tracehound-disk-expiry".into())
+                .spawn(move || {
+                    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(EXPIRY_INTERVAL) {
+                        if let Err(e) = shared.expire() {
+                            tracing::warn!(error = %e, "disk store expiry failed; retrying in a minute");
+                        }
+                    }
+                })
+                .map_err(|e| unavailable("cannot start the disk expiry thread", e))?
+        };
         let store = Self {
-            inner,
+            shared,
             names: Names::new(settings, telemetry),
             autocomplete_keys: settings.autocomplete_keys.clone(),
             queue: Mutex::new(Some(queue)),
             writer: Some(writer),
+            stop_expiry: Some(stop_expiry),
+            expiry: Some(expiry),
         };
         store.restore_names()?;
         Ok(store)
     }
 
+    /// Drops partitions past the retention, then the oldest ones while the data directory is over
+    /// the disk cap (never the newest); returns how many it dropped. Runs every minute on its own.
+    pub fn expire(&self) -> Result<usize, StoreError> {
+        self.shared.expire()
+    }
+
+    /// The open partitions' starts, oldest first.
+    pub fn partition_starts(&self) -> Vec<u64> {
+        self.shared.partitions().into_iter().map(|(start, _)| start).collect()
+    }
+
     fn restore_names(&self) -> Result<(), StoreError> {
         let mut keys = Vec::new();
-        for item in self.inner.names_keyspace.iter() {
-            let (key, _) = item.into_inner().map_err(|e| unavailable("reading names", e))?;
-            keys.push(key.to_vec());
+        for (_, partition) in self.shared.partitions() {
+            for item in partition.names_keyspace.iter() {
+                let (key, _) = item.into_inner().map_err(|e| unavailable("reading names", e))?;
+                keys.push(key.to_vec());
+            }
         }
         let mut entries = Vec::new();
         let mut values = Vec::new();
@@ -265,11 +350,67 @@ impl DiskStore {
     }
 
     fn read_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
-        self.inner.read_trace(id)
+        let mut spans = Vec::new();
+        for (_, partition) in self.shared.partitions() {
+            partition.read_spans(id, &mut spans)?;
+        }
+        Ok((!spans.is_empty()).then_some(Trace { trace_id: id, spans }))
     }
 }
 
-impl Inner {
+impl Shared {
+    /// The open partitions, oldest first.
+    fn partitions(&self) -> Vec<(u64, Arc<Partition>)> {
+        let map = self.partitions.read().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(start, p)| (*start, p.clone())).collect()
+    }
+
+    /// The partition for arrivals at `now`, created when it does not exist yet.
+    fn current(&self, now: UnixNanos) -> Result<Arc<Partition>, StoreError> {
+        let start = now.0 - now.0 % self.partition_nanos;
+        if let Some(p) = self.partitions.read().unwrap_or_else(|p| p.into_inner()).get(&start) {
+            return Ok(p.clone());
+        }
+        let partition = Arc::new(Partition::open(self.root.join(format!("p-{start}")))?);
+        tracing::info!(dir = %partition.dir.display(), "disk store partition started");
+        self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(start, partition.clone());
+        Ok(partition)
+    }
+
+    fn expire(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now().0;
+        let horizon = now.saturating_sub(self.limits.retention.as_nanos() as u64);
+        let mut dropped = Vec::new();
+        {
+            let mut map = self.partitions.write().unwrap_or_else(|p| p.into_inner());
+            let newest = map.keys().next_back().copied();
+            let expired: Vec<u64> = map
+                .keys()
+                .copied()
+                .filter(|start| start + self.partition_nanos <= horizon && Some(*start) != newest)
+                .collect();
+            for start in expired {
+                dropped.extend(map.remove(&start));
+            }
+            if let Some(cap) = self.limits.max_disk_bytes {
+                let mut total: u64 = map.values().map(|p| dir_size(&p.dir)).sum();
+                while total > cap && map.len() > 1 {
+                    let Some((&oldest, _)) = map.iter().next() else { break };
+                    if let Some(p) = map.remove(&oldest) {
+                        total = total.saturating_sub(dir_size(&p.dir));
+                        dropped.push(p);
+                    }
+                }
+            }
+        }
+        let count = dropped.len();
+        for partition in dropped {
+            tracing::info!(dir = %partition.dir.display(), "disk store partition dropped (retention or disk cap)");
+            remove_when_unused(partition);
+        }
+        Ok(count)
+    }
+
     /// Commits whatever has queued as one batch, until the store closes. Strict: each batch is
     /// synced before its callers are released. Relaxed: callers are released once the batch is
     /// in the operating system's buffers, and the data is synced at most `window` later.
@@ -323,16 +464,21 @@ impl Inner {
 
     /// The relaxed mode's periodic sync; a failure is logged (the next one retries).
     fn sync_relaxed(&self) {
-        if let Err(e) = self.db.persist(PersistMode::SyncData) {
+        let Some((_, newest)) = self.partitions().pop() else { return };
+        if let Err(e) = newest.db.persist(PersistMode::SyncData) {
             tracing::error!(error = %e, "syncing the disk store failed; spans from the last window may be lost in a crash");
         }
     }
 
     /// Writes prepared writes as one atomic batch and persists it as `mode` says.
     fn commit(&self, writes: Vec<Prepared>, mode: PersistMode) -> Result<(), StoreError> {
-        let mut batch = self.db.batch().durability(None);
+        let partition = self.current(self.clock.now())?;
+        let earlier: Vec<Arc<Partition>> =
+            self.partitions().into_iter().map(|(_, p)| p).filter(|p| !Arc::ptr_eq(p, &partition)).collect();
+        let p = &*partition;
+        let mut batch = p.db.batch().durability(None);
         let mut extent = self.max_extent.load(Ordering::Relaxed);
-        let mut sequence = self.sequence.load(Ordering::Relaxed);
+        let mut sequence = p.sequence.load(Ordering::Relaxed);
         // Bounds of traces this batch extends, so two writes of one trace in a group combine.
         let mut bounds: HashMap<TraceId, (UnixNanos, UnixNanos)> = HashMap::new();
         let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
@@ -341,51 +487,143 @@ impl Inner {
             for t in prepared.traces {
                 let known = match bounds.get(&t.id) {
                     Some(b) => Some(*b),
-                    None => self
-                        .traces
-                        .get(t.id.as_bytes())
-                        .map_err(|e| unavailable("reading a trace", e))?
-                        .map(|b| (UnixNanos(read_u64(&b)), UnixNanos(read_u64(b.get(8..).unwrap_or_default())))),
+                    // The trace may have spans in earlier partitions too: its extent spans them all.
+                    None => std::iter::once(p)
+                        .chain(earlier.iter().map(|e| &**e))
+                        .map(|q| q.bounds(&t.id))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .flatten()
+                        .reduce(|(f1, l1), (f2, l2)| (f1.min(f2), l1.max(l2))),
                 };
                 let (first, last) = known.map_or((t.first, t.last), |(f, l)| (f.min(t.first), l.max(t.last)));
                 bounds.insert(t.id, (first, last));
                 extent = extent.max(last.0.saturating_sub(first.0));
-                batch.insert(&self.by_start, entry_key(&[], t.first, &t.id), Vec::new());
+                batch.insert(&p.by_start, entry_key(&[], t.first, &t.id), Vec::new());
                 for (keyed, key, start) in &t.entries {
                     let index = match keyed {
-                        Keyed::Service => &self.by_service,
-                        Keyed::Operation => &self.by_operation,
+                        Keyed::Service => &p.by_service,
+                        Keyed::Operation => &p.by_operation,
                     };
                     batch.insert(index, entry_key(key, *start, &t.id), Vec::new());
                 }
-                batch.insert(&self.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
+                batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 sequence += 1;
             }
         }
         for (id, (first, last)) in bounds {
-            batch.insert(&self.traces, id.as_bytes().to_vec(), [first.0.to_be_bytes(), last.0.to_be_bytes()].concat());
+            batch.insert(&p.traces, id.as_bytes().to_vec(), [first.0.to_be_bytes(), last.0.to_be_bytes()].concat());
         }
         for key in names {
-            batch.insert(&self.names_keyspace, key, Vec::new());
+            batch.insert(&p.names_keyspace, key, Vec::new());
         }
-        batch.insert(&self.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
-        batch.insert(&self.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
+        batch.insert(&p.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
+        batch.insert(&p.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
         batch.commit().map_err(|e| unavailable("writing spans", e))?;
-        self.db.persist(mode).map_err(|e| unavailable("persisting spans", e))?;
-        self.sequence.store(sequence, Ordering::Relaxed);
+        p.db.persist(mode).map_err(|e| unavailable("persisting spans", e))?;
+        p.sequence.store(sequence, Ordering::Relaxed);
         self.max_extent.store(extent, Ordering::Relaxed);
         Ok(())
     }
+}
 
-    fn read_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
-        let mut spans = Vec::new();
+impl Partition {
+    /// Opens (or creates) the partition database in `dir`.
+    fn open(dir: PathBuf) -> Result<Self, StoreError> {
+        let db = Database::builder(&dir)
+            .open()
+            .map_err(|e| unavailable(&format!("cannot open the disk store partition {}", dir.display()), e))?;
+        let keyspace = |name: &str| {
+            db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| unavailable(&format!("keyspace {name}"), e))
+        };
+        let partition = Self {
+            spans: keyspace("spans")?,
+            traces: keyspace("traces")?,
+            by_start: keyspace("by_start")?,
+            by_service: keyspace("by_service")?,
+            by_operation: keyspace("by_operation")?,
+            names_keyspace: keyspace("names")?,
+            meta: keyspace("meta")?,
+            sequence: AtomicU64::new(0),
+            db,
+            dir,
+        };
+        partition.sequence.store(partition.meta_u64(SEQUENCE)?, Ordering::Relaxed);
+        Ok(partition)
+    }
+
+    fn meta_u64(&self, key: &[u8]) -> Result<u64, StoreError> {
+        Ok(self.meta.get(key).map_err(|e| unavailable("reading metadata", e))?.map_or(0, |v| read_u64(&v)))
+    }
+
+    /// The earliest and latest span start of the trace's spans in this partition.
+    fn bounds(&self, id: &TraceId) -> Result<Option<(UnixNanos, UnixNanos)>, StoreError> {
+        Ok(self
+            .traces
+            .get(id.as_bytes())
+            .map_err(|e| unavailable("reading a trace", e))?
+            .map(|b| (UnixNanos(read_u64(&b)), UnixNanos(read_u64(b.get(8..).unwrap_or_default())))))
+    }
+
+    /// Appends the trace's spans in this partition, in write order.
+    fn read_spans(&self, id: TraceId, spans: &mut Vec<Arc<SpanRecord>>) -> Result<(), StoreError> {
+        if !self.traces.contains_key(id.as_bytes()).map_err(|e| unavailable("reading a trace", e))? {
+            return Ok(());
+        }
         for item in self.spans.prefix(id.as_bytes()) {
             let (_, value) = item.into_inner().map_err(|e| unavailable("reading spans", e))?;
             let records = codec::decode(&value).map_err(|e| unavailable(&format!("trace {id}"), e))?;
             spans.extend(records.into_iter().map(Arc::new));
         }
-        Ok((!spans.is_empty()).then_some(Trace { trace_id: id, spans }))
+        Ok(())
     }
+}
+
+/// The next key of an index walk, or `None` once it leaves the prefix.
+fn next_key(walk: &mut fjall::Iter, prefix: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    match walk.next() {
+        None => Ok(None),
+        Some(item) => {
+            let (key, _) = item.into_inner().map_err(|e| unavailable("reading the index", e))?;
+            Ok(key.starts_with(prefix).then(|| key.to_vec()))
+        }
+    }
+}
+
+/// Bytes of the files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Deletes a dropped partition's directory once no reader or writer holds it any more.
+fn remove_when_unused(partition: Arc<Partition>) {
+    std::thread::spawn(move || {
+        let mut partition = partition;
+        loop {
+            match Arc::try_unwrap(partition) {
+                Ok(last) => {
+                    let dir = last.dir.clone();
+                    drop(last);
+                    if let Err(e) = std::fs::remove_dir_all(&dir) {
+                        tracing::warn!(dir = %dir.display(), error = %e, "could not delete a dropped partition");
+                    }
+                    return;
+                }
+                Err(still_used) => {
+                    partition = still_used;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    });
 }
 
 impl Store for DiskStore {
@@ -412,24 +650,33 @@ impl Store for DiskStore {
             (Some(service), None) => service_key(service).to_be_bytes().to_vec(),
             (None, _) => Vec::new(),
         };
-        let index = match (query.service.is_some(), query.operation.is_some()) {
-            (true, true) => &self.inner.by_operation,
-            (true, false) => &self.inner.by_service,
-            (false, _) => &self.inner.by_start,
+        let by_operation = query.service.is_some() && query.operation.is_some();
+        let index = |p: &Partition| -> Keyspace {
+            match (query.service.is_some(), by_operation) {
+                (true, true) => p.by_operation.clone(),
+                (true, false) => p.by_service.clone(),
+                (false, _) => p.by_start.clone(),
+            }
         };
         // An entry's start is its write's earliest: a trace reaching the window has one at most
         // `extent` before the window's start, and every one at most `extent` after its end.
-        let extent = self.inner.max_extent.load(Ordering::Relaxed);
+        let extent = self.shared.max_extent.load(Ordering::Relaxed);
         let top = UnixNanos(query.start_max.0.saturating_add(extent));
         let floor = query.start_min.0.saturating_sub(extent);
         let mut seen: HashSet<TraceId> = HashSet::new();
         let mut hits: Vec<(UnixNanos, TraceId, Trace)> = Vec::new();
         let from = [&prefix[..], &inverted(top)].concat();
-        for item in index.range(from..) {
-            let (key, _) = item.into_inner().map_err(|e| unavailable("reading the index", e))?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
+        // One walk per partition, merged by key: keys order by !start, so the merge is newest first
+        // across partitions.
+        let mut walks: Vec<fjall::Iter> =
+            self.shared.partitions().iter().map(|(_, p)| index(p).range(from.clone()..)).collect();
+        let mut heads: Vec<Option<Vec<u8>>> = Vec::with_capacity(walks.len());
+        for walk in &mut walks {
+            heads.push(next_key(walk, &prefix)?);
+        }
+        while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by(|a, b| heads[*a].cmp(&heads[*b])) {
+            let key = heads[i].take().unwrap_or_default();
+            heads[i] = next_key(&mut walks[i], &prefix)?;
             let rest = &key[prefix.len()..];
             let start = u64::MAX - read_u64(rest);
             if start < floor {
@@ -488,6 +735,10 @@ impl Drop for DiskStore {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
+        }
+        self.stop_expiry.take();
+        if let Some(expiry) = self.expiry.take() {
+            let _ = expiry.join();
         }
     }
 }

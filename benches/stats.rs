@@ -28,12 +28,10 @@ fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
 fn durations(n: usize, seed: u64) -> Vec<u64> {
     let mut state = seed;
     let mut uniform = move || {
+        let z = tracehound::testkit::splitmix64(state);
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         // 53 random bits in (0, 1].
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + f64::EPSILON
+        (z >> 11) as f64 / (1u64 << 53) as f64 + f64::EPSILON
     };
     (0..n)
         .map(|_| {

@@ -26,7 +26,7 @@ use tracehound::query::adjust::{adjust_clock_skew, DEFAULT_MAX_CLOCK_SKEW_ADJUST
 use tracehound::query::jaeger::json::trace_to_jaeger;
 use tracehound::store::{MemoryStore, Store};
 use tracehound::telemetry::Telemetry;
-use tracehound::testkit::{SpanBuilder, BASE_TIME};
+use tracehound::testkit::{splitmix64 as mix, SpanBuilder, BASE_TIME};
 
 const TRACES: u128 = 100_000;
 const SPANS_PER_TRACE: u64 = 10;
@@ -34,14 +34,6 @@ const SERVICES: u64 = 20;
 const OPERATIONS: u64 = 50;
 const SAMPLES: usize = 2_000;
 const SEARCH_SAMPLES: usize = 200;
-
-/// splitmix64: a fixed, dependency-free sequence.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort_unstable();

@@ -26,6 +26,15 @@ pub struct SpanBuilder {
 /// Default start of built spans: 1,700,000,000 s after the epoch.
 pub const BASE_TIME: u64 = 1_700_000_000_000_000_000;
 
+/// SplitMix64: a cheap, well-mixed 64-bit hash of `x`, for reproducible test and benchmark data
+/// (successive inputs give independent-looking outputs; no `rand` dependency).
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 impl SpanBuilder {
     /// A server span of `service` named `name` in trace `trace`.
     pub fn new(service: &str, name: &str, trace: u128, span: u64) -> Self {
@@ -192,24 +201,8 @@ impl crate::store::Store for GatedStore {
     fn find_traces(&self, q: &crate::model::query::TraceQuery) -> Result<Vec<Trace>, crate::store::StoreError> {
         self.inner.find_traces(q)
     }
-    fn services(&self) -> Result<Vec<String>, crate::store::StoreError> {
-        self.inner.services()
-    }
-    fn operations(
-        &self,
-        s: &str,
-        k: Option<SpanKind>,
-    ) -> Result<Vec<crate::store::Operation>, crate::store::StoreError> {
-        self.inner.operations(s, k)
-    }
-    fn remote_services(&self, s: &str) -> Result<Vec<String>, crate::store::StoreError> {
-        self.inner.remote_services(s)
-    }
-    fn autocomplete_keys(&self) -> Vec<String> {
-        self.inner.autocomplete_keys()
-    }
-    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, crate::store::StoreError> {
-        self.inner.autocomplete_values(key)
+    fn names(&self) -> &crate::store::names::Names {
+        self.inner.names()
     }
 }
 

@@ -34,13 +34,8 @@ impl Shape {
     }
 }
 
-/// SplitMix64: a cheap, well-mixed 64-bit hash, so ids spread over shards like real random ids.
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
+/// SplitMix64, so ids spread over shards like real random ids.
+pub use tracehound::testkit::splitmix64 as mix;
 
 /// The trace id of trace `index` in request number `sequence`: never zero, never repeated.
 pub fn trace_id(sequence: u64, index: usize) -> [u8; 16] {

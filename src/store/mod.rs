@@ -42,20 +42,33 @@ pub trait Store: Send + Sync + 'static {
     /// Traces answering the query, newest (latest start) first, at most `query.limit`.
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError>;
 
+    /// The store's name index (services, operations, remote services, autocomplete values).
+    fn names(&self) -> &names::Names;
+
     /// Names of every service that has reported spans, sorted.
-    fn services(&self) -> Result<Vec<String>, StoreError>;
+    fn services(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.names().services())
+    }
 
     /// Operations of a service (of one kind, if given), sorted by name then kind.
-    fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError>;
+    fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
+        Ok(self.names().operations(service, kind))
+    }
 
     /// Remote services a service has called (from `peer.service`), sorted.
-    fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError>;
+    fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.names().remote_services(service))
+    }
 
     /// Tag keys whose values are indexed for autocompletion.
-    fn autocomplete_keys(&self) -> Vec<String>;
+    fn autocomplete_keys(&self) -> Vec<String> {
+        self.names().autocomplete_keys()
+    }
 
     /// Values seen for an autocomplete key (span or resource attribute), sorted; empty for other keys.
-    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError>;
+    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.names().autocomplete_values(key))
+    }
 }
 
 /// The search-index key of a service: a 64-bit hash of its ASCII-lower-cased name, so Zipkin's

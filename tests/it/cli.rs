@@ -1,9 +1,6 @@
 //! The `tracehound` binary itself: documented flags, start-up on given addresses, clean stop on SIGTERM.
 
-use std::process::Stdio;
 use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test]
 async fn help_documents_every_listener_limit_and_config_file() {
@@ -44,44 +41,10 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     let config = dir.path().join("tracehound.toml");
     // The file sets the query address; flags set the others; an env var sets the log level.
     std::fs::write(&config, "query-addr = \"127.0.0.1:0\"\n").unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound"))
-        .args(["--config", config.to_str().unwrap()])
-        .args(["--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--zipkin-addr", "127.0.0.1:0"])
-        .args([
-            "--jaeger-grpc-addr",
-            "127.0.0.1:0",
-            "--jaeger-http-addr",
-            "127.0.0.1:0",
-            "--sampling-addr",
-            "127.0.0.1:0",
-        ])
-        .args(["--jaeger-compact-addr", "127.0.0.1:0", "--jaeger-binary-addr", "127.0.0.1:0"])
-        .env("TRACEHOUND_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let listening = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("tracehound listening") {
-                return line;
-            }
-        }
-        panic!("tracehound exited before listening");
-    })
-    .await
-    .expect("tracehound starts within 20 s");
-    let address = |name: &str| {
-        listening
-            .split_whitespace()
-            .find_map(|field| field.strip_prefix(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no {name} address in {listening:?}"))
-            .to_owned()
-    };
+    let mut command = crate::common::binary();
+    command.args(["--config", config.to_str().unwrap()]).args(crate::common::EPHEMERAL_LISTENERS);
+    let listening = crate::common::Listening::start(command).await;
+    let address = |name: &str| listening.address(name);
     let query = address("query");
     let (status, body) = crate::common::get_json(&format!("http://{query}/api/services")).await;
     assert_eq!(status, 200);
@@ -95,6 +58,7 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     let (status, body) = crate::common::get_json(&format!("http://{}/sampling?service=cli", address("sampling"))).await;
     assert_eq!((status, body["strategyType"].as_str()), (200, Some("PROBABILISTIC")));
 
+    let mut child = listening.child;
     let pid = child.id().unwrap().to_string();
     let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
     assert!(killed.success());

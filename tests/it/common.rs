@@ -225,3 +225,75 @@ pub async fn poll_json(url: &str, deadline: Duration, ready: impl Fn(&serde_json
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Flags putting every listener but the query API's on an ephemeral loopback port.
+pub const EPHEMERAL_LISTENERS: [&str; 18] = [
+    "--otlp-grpc-addr",
+    "127.0.0.1:0",
+    "--otlp-http-addr",
+    "127.0.0.1:0",
+    "--zipkin-addr",
+    "127.0.0.1:0",
+    "--jaeger-grpc-addr",
+    "127.0.0.1:0",
+    "--jaeger-query-grpc-addr",
+    "127.0.0.1:0",
+    "--jaeger-http-addr",
+    "127.0.0.1:0",
+    "--jaeger-compact-addr",
+    "127.0.0.1:0",
+    "--jaeger-binary-addr",
+    "127.0.0.1:0",
+    "--sampling-addr",
+    "127.0.0.1:0",
+];
+
+/// The `tracehound` binary with logs on stdout, uncoloured, at info level.
+pub fn binary() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracehound"));
+    command.env("TRACEHOUND_LOG", "info").env("NO_COLOR", "1");
+    command
+}
+
+/// A started `tracehound` process and the addresses its "tracehound listening" line gives.
+pub struct Listening {
+    /// The process (killed when dropped).
+    pub child: tokio::process::Child,
+    line: String,
+}
+
+impl Listening {
+    /// Starts `command` and waits (up to 30 s) until it listens; its output keeps being read.
+    pub async fn start(mut command: tokio::process::Command) -> Self {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("tracehound listening") {
+                    return line;
+                }
+            }
+            panic!("tracehound exited before listening");
+        })
+        .await
+        .expect("tracehound starts within 30 s");
+        // Keep reading, so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, line }
+    }
+
+    /// The address a listener is bound to, by its name in the log line (`query`, `otlp_http` …).
+    pub fn address(&self, name: &str) -> String {
+        self.line
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} address in {:?}", self.line))
+            .to_owned()
+    }
+}

@@ -4,13 +4,11 @@
 //! modes keep everything through a process crash: strict syncs before acknowledging, relaxed has
 //! handed the data to the operating system (its window is about a crash of the machine).
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::common::*;
 
@@ -19,40 +17,14 @@ const ROUNDS: u64 = 3;
 
 /// Starts the binary on the data directory; returns it with its OTLP/HTTP and query addresses.
 async fn start(dir: &std::path::Path, durability: &str) -> (Child, String, String) {
-    let zero = "127.0.0.1:0";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+    let mut command = binary();
+    command
         .args(["--storage", "disk", "--data-dir", dir.to_str().unwrap(), "--durability", durability])
-        .args(["--otlp-grpc-addr", zero, "--otlp-http-addr", zero, "--zipkin-addr", zero, "--query-addr", zero])
-        .args(["--jaeger-grpc-addr", zero, "--jaeger-query-grpc-addr", zero, "--jaeger-http-addr", zero])
-        .args(["--jaeger-compact-addr", zero, "--jaeger-binary-addr", zero, "--sampling-addr", zero])
-        .env("TRACEHOUND_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let listening = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("tracehound listening") {
-                return line;
-            }
-        }
-        panic!("tracehound exited before listening");
-    })
-    .await
-    .expect("tracehound starts within 30 s");
-    // Keep reading its output so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let address = |name: &str| {
-        listening
-            .split_whitespace()
-            .find_map(|field| field.strip_prefix(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no {name} address in {listening:?}"))
-            .to_owned()
-    };
-    (child, address("otlp_http"), address("query"))
+        .args(EPHEMERAL_LISTENERS)
+        .args(["--query-addr", "127.0.0.1:0"]);
+    let listening = Listening::start(command).await;
+    let (otlp, query) = (listening.address("otlp_http"), listening.address("query"));
+    (listening.child, otlp, query)
 }
 
 /// A trace id unique to (round, client, export).

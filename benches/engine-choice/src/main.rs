@@ -8,18 +8,11 @@ use std::time::Instant;
 use prost::Message;
 use tracehound::model::{AnyValue, SpanKind, SpanRecord};
 use tracehound::query::otlp::encode_spans;
-use tracehound::testkit::SpanBuilder;
+use tracehound::testkit::{splitmix64 as mix, SpanBuilder};
 
 const TRACES: u64 = 100_000;
 const SPANS: u64 = 10;
 const GROUP_TRACES: u64 = 100;
-
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
 
 struct Write {
     key: Vec<u8>,

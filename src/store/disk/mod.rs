@@ -29,7 +29,7 @@ use std::time::Duration;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::names::{NameEntry, Names};
-use super::{operation_key, service_key, Operation, Store, StoreError};
+use super::{operation_key, service_key, Store, StoreError};
 use crate::config::{Durability, MemoryStoreSettings};
 use crate::model::query::{remote_service, TraceQuery};
 use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
@@ -707,24 +707,8 @@ impl Store for DiskStore {
         Ok(hits.into_iter().map(|(_, _, trace)| trace).collect())
     }
 
-    fn services(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self.names.services())
-    }
-
-    fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
-        Ok(self.names.operations(service, kind))
-    }
-
-    fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.names.remote_services(service))
-    }
-
-    fn autocomplete_keys(&self) -> Vec<String> {
-        self.names.autocomplete_keys()
-    }
-
-    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.names.autocomplete_values(key))
+    fn names(&self) -> &Names {
+        &self.names
     }
 }
 

@@ -7,6 +7,7 @@ use crate::model::query::MatchRule;
 use crate::model::{AnyValue, KeyValue, StatusCode};
 use crate::store::search_props::{full_scan, query, records, spans};
 use crate::store::MemoryStore;
+use crate::store::Operation;
 use crate::testkit::{trace_id, SpanBuilder};
 
 fn settings() -> MemoryStoreSettings {

@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::MemoryStoreSettings;
 use crate::model::query::TraceQuery;
-use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
+use crate::model::{SpanRecord, Trace, TraceId, UnixNanos};
 use crate::telemetry::Telemetry;
 
 use super::names::Names;
-use super::{Operation, Store, StoreError};
+use super::{Store, StoreError};
 
 mod index;
 
@@ -216,24 +216,8 @@ impl Store for MemoryStore {
         Ok(traces)
     }
 
-    fn services(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self.names.services())
-    }
-
-    fn operations(&self, service: &str, kind: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
-        Ok(self.names.operations(service, kind))
-    }
-
-    fn remote_services(&self, service: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.names.remote_services(service))
-    }
-
-    fn autocomplete_keys(&self) -> Vec<String> {
-        self.names.autocomplete_keys()
-    }
-
-    fn autocomplete_values(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.names.autocomplete_values(key))
+    fn names(&self) -> &Names {
+        &self.names
     }
 }
 

@@ -3,6 +3,8 @@ use std::num::NonZeroUsize;
 use super::*;
 use crate::model::query::MatchRule;
 use crate::model::AnyValue;
+use crate::model::SpanKind;
+use crate::store::Operation;
 use crate::testkit::{trace_id, SpanBuilder, BASE_TIME};
 
 fn store(max_bytes: usize) -> MemoryStore {

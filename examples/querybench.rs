@@ -104,10 +104,10 @@ fn main() {
                 if i > 0 {
                     b = b.parent(1);
                 }
-                b.build()
+                Arc::new(b.build())
             })
-            .collect();
-        store.write(spans).unwrap();
+            .collect::<Vec<_>>();
+        store.write(&spans).unwrap();
     }
     eprintln!("loaded {} spans in {:.1} s", TRACES as u64 * SPANS_PER_TRACE, load.elapsed().as_secs_f64());
 

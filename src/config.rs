@@ -197,7 +197,7 @@ pub struct Config {
     #[arg(long, env = "TRACEHOUND_MAX_CLOCK_SKEW_ADJUSTMENT", value_name = "DURATION")]
     pub max_clock_skew_adjustment: Option<HumanDuration>,
 
-    /// Where traces are kept: memory, or disk (in progress: one database under --data-dir, without retention or a disk cap yet) [default: memory]
+    /// Where traces are kept: disk (under --data-dir, kept across restarts within --retention and --max-disk-bytes) or memory (within --memory-store-bytes, gone on restart) [default: disk]
     #[arg(long, env = "TRACEHOUND_STORAGE", value_name = "KIND")]
     pub storage: Option<StorageKind>,
 
@@ -264,9 +264,9 @@ pub struct Config {
 #[serde(rename_all = "lowercase")]
 pub enum StorageKind {
     /// In memory, within `--memory-store-bytes`; gone on restart.
-    #[default]
     Memory,
     /// On disk under `--data-dir`.
+    #[default]
     Disk,
 }
 
@@ -600,6 +600,8 @@ impl Settings {
             shards: Some(4),
             memory_store_bytes: Some(ByteSize::mib(256)),
             trace_idle_timeout: Some(HumanDuration(Duration::from_secs(2))),
+            // Tests that want the disk store give it a directory of their own.
+            storage: Some(StorageKind::Memory),
             ..Config::default()
         };
         match config.validate() {
@@ -663,9 +665,9 @@ mod tests {
     }
 
     #[test]
-    fn storage_is_memory_unless_disk_is_asked_for() {
-        assert_eq!(parse(&[]).validate().unwrap().storage, Storage::Memory);
-        let disk = parse(&["--storage", "disk"]).validate().unwrap();
+    fn storage_is_disk_unless_memory_is_asked_for() {
+        assert_eq!(parse(&["--storage", "memory"]).validate().unwrap().storage, Storage::Memory);
+        let disk = parse(&[]).validate().unwrap();
         assert_eq!(
             disk.storage,
             Storage::Disk {

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
@@ -136,6 +137,23 @@ pub async fn try_start_with_store(
     let telemetry = Arc::new(Telemetry::default());
     let store = make_store(telemetry.clone())?;
     let assembler = Arc::new(Assembler::new(settings.assembler.clone(), store.clone(), telemetry.clone()));
+    // Statistics and traces in flight come back before the first new span is taken.
+    let recovering = Instant::now();
+    let recovered = {
+        let assembler = assembler.clone();
+        tokio::task::spawn_blocking(move || assembler.recover())
+            .await
+            .map_err(|e| crate::store::StoreError::Unavailable(format!("recovery task failed: {e}")))??
+    };
+    if recovered != Default::default() {
+        tracing::info!(
+            checkpoint = recovered.checkpoint,
+            traces_rebuilt = recovered.traces_rebuilt,
+            spans_replayed = recovered.spans_replayed,
+            millis = recovering.elapsed().as_millis() as u64,
+            "statistics and traces in flight restored"
+        );
+    }
     let ingest = Ingest::new(&settings.ingest, assembler.clone(), telemetry.clone(), receivers_cancel.clone());
     let max_body = settings.ingest.max_request_bytes;
 

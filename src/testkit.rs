@@ -190,7 +190,7 @@ impl GatedStore {
 }
 
 impl crate::store::Store for GatedStore {
-    fn write(&self, records: Vec<SpanRecord>) -> Result<(), crate::store::StoreError> {
+    fn write(&self, records: &[Arc<SpanRecord>]) -> Result<(), crate::store::StoreError> {
         // A dropped sender opens the gate for good.
         let _ = self.gate.lock().unwrap_or_else(|p| p.into_inner()).recv();
         self.inner.write(records)
@@ -305,5 +305,18 @@ impl tonic::codec::Decoder for RawCodec {
     fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
         use bytes::Buf;
         Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+/// Writing owned records to a store, for tests.
+pub trait WriteOwned {
+    /// Writes the records (wrapped for [`crate::store::Store::write`]).
+    fn write_owned(&self, records: Vec<SpanRecord>) -> Result<(), crate::store::StoreError>;
+}
+
+impl<S: crate::store::Store + ?Sized> WriteOwned for S {
+    fn write_owned(&self, records: Vec<SpanRecord>) -> Result<(), crate::store::StoreError> {
+        let records: Vec<Arc<SpanRecord>> = records.into_iter().map(Arc::new).collect();
+        self.write(&records)
     }
 }

@@ -41,7 +41,7 @@ impl UnixNanos {
 }
 
 /// What role a span plays, as OTLP's `SpanKind` defines it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
 pub enum SpanKind {
     /// The producer did not say.
     #[default]
@@ -114,7 +114,7 @@ impl SpanKind {
 }
 
 /// A span's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
 pub enum StatusCode {
     /// Not set by the instrumentation.
     #[default]

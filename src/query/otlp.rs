@@ -25,6 +25,14 @@ type ScopeGroup<'a> = (&'a Scope, Vec<OtlpSpan>);
 /// The spans of one or more traces as one OTLP export request, resources and scopes in order of
 /// first appearance, spans in the order given.
 pub fn encode_spans(spans: &[Arc<SpanRecord>]) -> ExportTraceServiceRequest {
+    encode_spans_flagged(spans, |_| 0)
+}
+
+/// Like [`encode_spans`], with `extra_flags(span)` OR-ed into each span's flags.
+pub fn encode_spans_flagged(
+    spans: &[Arc<SpanRecord>],
+    extra_flags: impl Fn(&Span) -> u32,
+) -> ExportTraceServiceRequest {
     // Spans that arrived together share their resource and scope `Arc`s; equal values that did not
     // are grouped too. Few groups per trace, so a linear search beats hashing whole resources.
     let mut groups: Vec<(&Resource, Vec<ScopeGroup<'_>>)> = Vec::new();
@@ -46,7 +54,9 @@ pub fn encode_spans(spans: &[Arc<SpanRecord>]) -> ExportTraceServiceRequest {
                 scopes.len() - 1
             }
         };
-        scopes[at].1.push(span_to_otlp(&record.span));
+        let mut span = span_to_otlp(&record.span);
+        span.flags |= extra_flags(&record.span);
+        scopes[at].1.push(span);
     }
     let resource_spans = groups
         .into_iter()

@@ -45,7 +45,7 @@ const LE_SECONDS: [&str; 16] =
     ["0.002", "0.004", "0.006", "0.008", "0.01", "0.05", "0.1", "0.2", "0.4", "0.8", "1", "1.4", "2", "5", "10", "15"];
 
 /// Durations counted in fixed buckets, with their sum.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Histogram {
     /// Count per bucket; the last is the overflow bucket above 15 s.
     counts: [u64; BOUNDS_NANOS.len() + 1],
@@ -81,7 +81,7 @@ impl Histogram {
 }
 
 /// How two services are connected, the service-graph connector's `connection_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
 pub enum ConnectionType {
     /// A direct call (client → server, or any cross-service parent link).
     #[default]
@@ -107,7 +107,7 @@ impl ConnectionType {
 }
 
 /// One cross-service call's figures, for the service-graph metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EdgeCalls {
     /// Calls.
     pub requests: u64,
@@ -135,7 +135,7 @@ type SpanKey = (Box<str>, Box<str>, SpanKind, StatusCode);
 /// A service-graph series: client, server and connection type.
 type EdgeKey = (Box<str>, Box<str>, ConnectionType);
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Timed<T> {
     value: T,
     /// Minute of the last addition.
@@ -143,8 +143,10 @@ struct Timed<T> {
 }
 
 /// Cumulative span metrics and service-graph metrics, rendered as Prometheus text.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConnectorMetrics {
+    /// Set from the settings on restore, not saved.
+    #[serde(skip)]
     max_series: usize,
     spans: HashMap<SpanKey, Timed<Histogram>>,
     span_overflow: Histogram,
@@ -209,6 +211,11 @@ impl ConnectorMetrics {
         }
         self.edges.insert(key, Timed { value: calls.clone(), touched: minute });
         true
+    }
+
+    /// Sets the series limit (after a restore, which does not save it).
+    pub fn set_max_series(&mut self, max_series: usize) {
+        self.max_series = max_series;
     }
 
     /// Drops series last added to before `oldest_minute`.

@@ -88,11 +88,19 @@ pub(crate) fn operation_entry<'a, T: Default, S: std::hash::BuildHasher>(
     }
 }
 
+/// Format version of [`Stats::save`]'s encoding.
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// A statistics checkpoint that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable statistics checkpoint: {0}")]
+pub struct SnapshotError(String);
+
 /// Caller and callee of a service-graph edge.
 type ServicePair = (Box<str>, Box<str>);
 
 /// A service's long-lived series.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct ServiceSeries {
     kinds: ByKind<TimeSeries>,
     operations: HashMap<Box<str>, ByKind<TimeSeries>>,
@@ -227,6 +235,30 @@ impl Stats {
                 }
             }
         }
+    }
+
+    /// Every series and metric, encoded for a checkpoint (see [`Stats::restore`]).
+    pub fn save(&self) -> Vec<u8> {
+        let services = self.lock();
+        let edges = self.edges.lock().unwrap_or_else(|p| p.into_inner());
+        let metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        // Encoding maps, sequences and integers into a Vec cannot fail.
+        postcard::to_allocvec(&(SNAPSHOT_VERSION, &*services, &*edges, &*metrics)).unwrap_or_default()
+    }
+
+    /// Replaces every series and metric with a checkpoint [`Stats::save`] wrote.
+    pub fn restore(&self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        type Saved = (u32, HashMap<Box<str>, ServiceSeries>, HashMap<ServicePair, TimeSeries>, ConnectorMetrics);
+        let (version, services, edges, mut metrics): Saved =
+            postcard::from_bytes(bytes).map_err(|e| SnapshotError(e.to_string()))?;
+        if version != SNAPSHOT_VERSION {
+            return Err(SnapshotError(format!("version {version}, expected {SNAPSHOT_VERSION}")));
+        }
+        metrics.set_max_series(self.settings.max_metric_series);
+        *self.lock() = services;
+        *self.edges.lock().unwrap_or_else(|p| p.into_inner()) = edges;
+        *self.metrics.lock().unwrap_or_else(|p| p.into_inner()) = metrics;
+        Ok(())
     }
 
     /// Ages every series to `now_minute`, dropping services with nothing left.

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use super::sketch::LatencySketch;
 
 /// Calls, errors and latencies of one series in one period.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bucket {
     /// Spans (or traces) counted.
     pub calls: u64,
@@ -58,7 +58,7 @@ impl Default for Resolution {
 }
 
 /// A series of buckets: one-minute buckets for the recent past, coarser ones before.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeSeries {
     /// (minute since the epoch, bucket), oldest first.
     fine: VecDeque<(u64, Bucket)>,

@@ -155,7 +155,8 @@ fn quantile_rank(q: f64, count: u64) -> u64 {
 /// A sketch of nanosecond durations answering quantiles within [`RELATIVE_ACCURACY`].
 ///
 /// Equality compares contents (count, sum, extremes and every bin), not storage.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SketchParts", try_from = "SketchParts")]
 pub struct LatencySketch {
     /// Values added, zeros included.
     count: u64,
@@ -287,6 +288,51 @@ impl LatencySketch {
     /// for sketches that are done growing, such as a closed minute's.
     pub fn shrink(&mut self) {
         self.bins = self.bins.compacted(self.count);
+    }
+}
+
+/// A sketch as saved in a statistics checkpoint: its totals and non-empty bins.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SketchParts {
+    count: u64,
+    zero_count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+    /// `(index, count)` by increasing index.
+    bins: Vec<(u16, u64)>,
+}
+
+impl From<LatencySketch> for SketchParts {
+    fn from(s: LatencySketch) -> Self {
+        let bins = s.bins.iter().collect();
+        Self { count: s.count, zero_count: s.zero_count, sum: s.sum, min: s.min, max: s.max, bins }
+    }
+}
+
+impl TryFrom<SketchParts> for LatencySketch {
+    type Error = String;
+
+    fn try_from(parts: SketchParts) -> Result<Self, String> {
+        let mut sketch = Self::new();
+        let mut binned = 0u64;
+        for &(index, n) in &parts.bins {
+            binned = binned.checked_add(n).ok_or("bin counts overflow")?;
+            sketch.bins.add(index, n, binned);
+        }
+        if binned.checked_add(parts.zero_count) != Some(parts.count) || (parts.count > 0 && parts.min > parts.max) {
+            return Err(format!(
+                "a sketch of {} values holds {binned} binned and {} zeros",
+                parts.count, parts.zero_count
+            ));
+        }
+        sketch.count = parts.count;
+        sketch.zero_count = parts.zero_count;
+        sketch.sum = parts.sum;
+        sketch.min = parts.min;
+        sketch.max = parts.max;
+        sketch.shrink();
+        Ok(sketch)
     }
 }
 

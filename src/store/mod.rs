@@ -11,8 +11,10 @@ pub use disk::{Clock, DiskStore, Limits as DiskLimits, SystemClock};
 
 pub use memory::MemoryStore;
 
+use std::sync::Arc;
+
 use crate::model::query::TraceQuery;
-use crate::model::{SpanKind, SpanRecord, Trace, TraceId};
+use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
 
 /// A failure of the storage backend.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -33,14 +35,40 @@ pub struct Operation {
 
 /// What every trace store provides; queries use nothing else.
 pub trait Store: Send + Sync + 'static {
-    /// Stores spans (of any number of traces).
-    fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError>;
+    /// Stores spans (of any number of traces); `Ok` means they are kept (durably, for a durable store).
+    fn write(&self, records: &[Arc<SpanRecord>]) -> Result<(), StoreError>;
 
     /// All stored spans of a trace, or `None` when none are stored.
     fn trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError>;
 
     /// Traces answering the query, newest (latest start) first, at most `query.limit`.
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError>;
+
+    /// Where a checkpoint taken now cuts the stream of writes (opaque to callers), or `None` for a
+    /// store that keeps no checkpoints. Called while no write is in progress.
+    fn checkpoint_cut(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Saves `state`, which covers every write before `cut`, as the latest checkpoint.
+    fn save_checkpoint(&self, _cut: &[u8], _state: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The latest checkpoint's state, if one was saved and can be read.
+    fn load_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Calls `f` with each write made after the latest checkpoint that arrived at or after `since`,
+    /// oldest first, with its arrival time; returns the number of spans replayed.
+    fn replay(
+        &self,
+        _since: UnixNanos,
+        _f: &mut dyn FnMut(UnixNanos, Vec<Arc<SpanRecord>>),
+    ) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 
     /// The store's name index (services, operations, remote services, autocomplete values).
     fn names(&self) -> &names::Names;
@@ -85,6 +113,57 @@ pub(crate) fn operation_key(service: &str, operation: &str) -> u64 {
     fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), operation)
 }
 
+/// Longest tag value (as text) the tag index holds; a search for a longer value uses other indexes.
+pub(crate) const MAX_INDEXED_TAG: usize = 256;
+
+/// The search-index key of a tag `key=value` on a span of `service` (see [`service_key`]).
+pub(crate) fn tag_key(service: &str, key: &str, value: &str) -> u64 {
+    let h = fnv1a_lower(FNV_OFFSET, service);
+    let h = fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), key);
+    fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), value)
+}
+
+/// Calls `f` with the tag key of every `key=value` a tag search could match on this span, under
+/// either rule set: span and resource attributes and the derived tags (see
+/// `model::query::tag_matches`), values up to [`MAX_INDEXED_TAG`] bytes.
+pub(crate) fn span_tag_keys(record: &SpanRecord, mut f: impl FnMut(u64)) {
+    use crate::model::{semconv, AnyValue, StatusCode};
+    let service = record.service_name();
+    let mut add = |key: &str, value: &str| {
+        if value.len() <= MAX_INDEXED_TAG {
+            f(tag_key(service, key, value));
+        }
+    };
+    for kv in record.span.attributes.iter().chain(record.resource.attributes.iter()) {
+        match &kv.value {
+            AnyValue::String(text) => add(&kv.key, text),
+            other => add(&kv.key, &other.to_text()),
+        }
+    }
+    let span = &record.span;
+    if span.status.code == StatusCode::Error {
+        add(semconv::ERROR, "true");
+        add(semconv::ERROR, &span.status.message);
+    }
+    match span.status.code {
+        StatusCode::Unset => {}
+        StatusCode::Ok => add(semconv::OTEL_STATUS_CODE, "OK"),
+        StatusCode::Error => add(semconv::OTEL_STATUS_CODE, "ERROR"),
+    }
+    if span.kind != SpanKind::Unspecified {
+        add(semconv::SPAN_KIND, span.kind.as_lower_str());
+    }
+    for (key, value) in [
+        (semconv::OTEL_STATUS_DESCRIPTION, &span.status.message),
+        (semconv::OTEL_SCOPE_NAME, &record.scope.name),
+        (semconv::OTEL_SCOPE_VERSION, &record.scope.version),
+    ] {
+        if !value.is_empty() {
+            add(key, value);
+        }
+    }
+}
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
@@ -105,6 +184,8 @@ mod tests {
         assert_eq!(operation_key("Web", "GET /"), operation_key("web", "get /"));
         assert_ne!(operation_key("ab", "c"), operation_key("a", "bc"));
         assert_ne!(service_key("web"), operation_key("web", ""));
+        assert_eq!(tag_key("Web", "http.method", "GET"), tag_key("web", "http.method", "get"));
+        assert_ne!(tag_key("web", "a", "bc"), tag_key("web", "ab", "c"));
     }
 }
 
@@ -122,6 +203,8 @@ pub(crate) mod search_props {
     pub const SERVICES: [&str; 3] = ["web", "Web", "db"];
     /// Operation names, likewise.
     pub const OPERATIONS: [&str; 3] = ["get", "GET", "query"];
+    /// Values of the `tier` tag each span carries (picked by its start), differing in case too.
+    pub const TIERS: [&str; 3] = ["free", "pro", "Pro"];
 
     /// (trace, span, service, operation, start, duration) for up to 11 traces.
     pub fn spans() -> impl Strategy<Value = Vec<(u8, u8, usize, usize, u16, u16)>> {
@@ -135,14 +218,16 @@ pub(crate) mod search_props {
             .map(|&(t, i, sv, op, start, d)| {
                 SpanBuilder::new(SERVICES[sv], OPERATIONS[op], u128::from(t), u64::from(i))
                     .timing(u64::from(start), u64::from(d))
+                    .attr("tier", crate::model::AnyValue::String(TIERS[usize::from(start % 3)].into()))
                     .build()
             })
             .collect()
     }
 
-    /// A search by service, operation, window and limit, by either rule set.
+    /// A search by service, operation, tag, window and limit, by either rule set.
     pub fn query() -> impl Strategy<Value = TraceQuery> {
         (
+            proptest::option::of(0..3usize),
             proptest::option::of(0..3usize),
             proptest::option::of(0..3usize),
             0u64..2_000,
@@ -150,9 +235,13 @@ pub(crate) mod search_props {
             1usize..6,
             any::<bool>(),
         )
-            .prop_map(|(service, operation, from, len, limit, zipkin)| TraceQuery {
+            .prop_map(|(service, operation, tier, from, len, limit, zipkin)| TraceQuery {
                 service: service.map(|i| SERVICES[i].to_string()),
                 operation: operation.map(|i| OPERATIONS[i].to_string()),
+                tags: tier
+                    .map(|i| crate::model::query::TagFilter { key: "tier".into(), value: Some(TIERS[i].into()) })
+                    .into_iter()
+                    .collect(),
                 start_min: UnixNanos(BASE_TIME + from),
                 start_max: UnixNanos(BASE_TIME + from + len),
                 limit,

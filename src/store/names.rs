@@ -73,7 +73,7 @@ impl Names {
     }
 
     /// Indexes the names these spans carry (within the limits; what does not fit is counted).
-    pub fn record(&self, records: &[SpanRecord]) {
+    pub fn record(&self, records: &[Arc<SpanRecord>]) {
         let mut entries: Vec<NameEntry<'_>> = Vec::new();
         let mut values: Vec<(&str, String)> = Vec::new();
         {

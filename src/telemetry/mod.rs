@@ -82,6 +82,10 @@ pub struct Telemetry {
     pub store_spans_evicted: Counter,
     /// Service or operation names not indexed because an index limit was reached.
     pub store_names_dropped: Counter,
+    /// Writes the disk store refused because the disk failed them (full, I/O error).
+    pub store_write_failures: Counter,
+    /// Disk-store partitions set aside at start because they could not be opened.
+    pub store_partitions_quarantined: Counter,
     /// Spans not counted in the statistics because the service limit was reached.
     pub stats_spans_dropped: Counter,
     /// Spans counted under a service's overflow operation because its operation limit was reached.
@@ -126,7 +130,7 @@ impl Telemetry {
                 let _ = writeln!(out, "{name}{{receiver=\"{}\",reason=\"{}\"}} {value}", kind.label(), reason.label());
             }
         }
-        let singles: [(&str, &str, &str, i64); 13] = [
+        let singles: [(&str, &str, &str, i64); 15] = [
             (
                 "tracehound_pipeline_spans_queued",
                 "Spans in the ingest pipeline.",
@@ -170,6 +174,18 @@ impl Telemetry {
                 "Service or operation names not indexed because of index limits.",
                 "counter",
                 self.store_names_dropped.get() as i64,
+            ),
+            (
+                "tracehound_store_write_failures_total",
+                "Writes the disk store refused because the disk failed them (full, I/O error).",
+                "counter",
+                self.store_write_failures.get() as i64,
+            ),
+            (
+                "tracehound_store_partitions_quarantined_total",
+                "Disk-store partitions moved to quarantine/ at start because they could not be opened.",
+                "counter",
+                self.store_partitions_quarantined.get() as i64,
             ),
             (
                 "tracehound_stats_spans_dropped_total",

@@ -42,7 +42,11 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     // The file sets the query address; flags set the others; an env var sets the log level.
     std::fs::write(&config, "query-addr = \"127.0.0.1:0\"\n").unwrap();
     let mut command = crate::common::binary();
-    command.args(["--config", config.to_str().unwrap()]).args(crate::common::EPHEMERAL_LISTENERS);
+    // Run where the default data directory, ./tracehound-data, is the test's own.
+    command
+        .args(["--config", config.to_str().unwrap()])
+        .args(crate::common::EPHEMERAL_LISTENERS)
+        .current_dir(dir.path());
     let listening = crate::common::Listening::start(command).await;
     let address = |name: &str| listening.address(name);
     let query = address("query");
@@ -64,6 +68,26 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("stops within 10 s").unwrap();
     assert!(status.success(), "exit status {status:?}");
+
+    // The default store is on disk under ./tracehound-data: a restart still has the span.
+    assert!(dir.path().join("tracehound-data/VERSION").is_file());
+    let mut command = crate::common::binary();
+    command
+        .args(["--config", config.to_str().unwrap()])
+        .args(crate::common::EPHEMERAL_LISTENERS)
+        .current_dir(dir.path());
+    let listening = crate::common::Listening::start(command).await;
+    let (status, body) = crate::common::get_json(&format!("http://{}/api/services", listening.address("query"))).await;
+    assert_eq!((status, &body["data"]), (200, &serde_json::json!(["cli"])));
+    let (status, body) = crate::common::get_json(&format!(
+        "http://{}/api/traces/00000000000000000000000000000001",
+        listening.address("query")
+    ))
+    .await;
+    assert_eq!((status, body["data"][0]["spans"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
+    let mut child = listening.child;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod conversion_props;
 mod crash;
 mod cross_format;
 mod dependencies;
+mod disk_full;
 mod golden;
 mod grafana;
 mod jaeger_ingest;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use prost::Message;
 
 use crate::model::SpanRecord;
-use crate::query::otlp::encode_spans;
+use crate::query::otlp::encode_spans_flagged;
 use crate::receiver::otlp::convert::{decode_protobuf, request_into_model};
 
 /// Span-flag bit for a Zipkin shared span (OTLP uses bits 0–9).
@@ -21,16 +21,10 @@ const DEBUG: u32 = 1 << 31;
 #[error("stored spans are unreadable: {0}")]
 pub struct CorruptValue(String);
 
-/// Encodes spans for storage (taking them, so the flags are set without copying a span).
-pub fn encode(records: Vec<SpanRecord>) -> Vec<u8> {
-    let flagged: Vec<Arc<SpanRecord>> = records
-        .into_iter()
-        .map(|mut r| {
-            r.span.flags |= if r.span.shared { SHARED } else { 0 } | if r.span.debug { DEBUG } else { 0 };
-            Arc::new(r)
-        })
-        .collect();
-    encode_spans(&flagged).encode_to_vec()
+/// Encodes spans for storage.
+pub fn encode(records: &[Arc<SpanRecord>]) -> Vec<u8> {
+    encode_spans_flagged(records, |span| (if span.shared { SHARED } else { 0 }) | (if span.debug { DEBUG } else { 0 }))
+        .encode_to_vec()
 }
 
 /// Decodes spans written by [`encode`].

@@ -1,9 +1,11 @@
-//! The disk store: traces in an embedded fjall database under the data directory (design in
-//! `docs/storage.md`). This step keeps one database (time partitions, retention, the disk cap and
-//! statistics restore come next). Every write is durable (`fdatasync`) before `write` returns, so
-//! a span acknowledged to a client survives a crash; writes arriving together share one sync
-//! (group commit): callers encode their spans in parallel, and one writer thread commits
-//! everything queued as one atomic batch, syncs once and releases every caller.
+//! The disk store: traces in embedded fjall databases under the data directory, one per
+//! arrival-time partition (design in `docs/storage.md`). Every write is durable (`fdatasync`)
+//! before `write` returns, so a span acknowledged to a client survives a crash; writes arriving
+//! together share one sync (group commit): callers encode their spans in parallel, and one writer
+//! thread commits everything queued as one atomic batch, syncs once and releases every caller.
+//! A write the disk refuses (full, failing) is answered with [`StoreError::Unavailable`]; the
+//! writer reopens the partition and tries again at most once a second, so ingest resumes by itself.
+//! A partition that cannot be opened at start is moved to `quarantine/` and the rest is served.
 //!
 //! Keyspaces (integers big-endian; `!t` is `u64::MAX - t`, so ascending order is newest first):
 //! - `spans`: trace id · write sequence → the spans of that trace from one write (see [`codec`]);
@@ -11,12 +13,17 @@
 //! - `by_start`: !start · trace id, `by_service`: service key · !start · trace id,
 //!   `by_operation`: operation key · !start · trace id, where start is the earliest span start of
 //!   the write's spans of that trace (and service, operation);
+//! - `by_tag`: tag key · !start · trace id, where the tag key hashes service, attribute key and
+//!   value (see [`tag_key`]);
+//! - `log`: first write sequence of a commit → its arrival time and the trace ids of its writes in
+//!   sequence order (what a restart replays after the last statistics checkpoint);
 //! - `names`: what the name index lists; `meta`: the write sequence and the longest trace extent.
 //!
 //! Invariants: every `spans` value has entries in `by_start`, `by_service` and `by_operation`
 //! under its own earliest start, written in the same atomic batch; `traces` covers every span of
 //! the trace; `max_extent` is at least every stored trace's start extent.
 
+mod checkpoint;
 mod codec;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -24,12 +31,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::names::{NameEntry, Names};
-use super::{operation_key, service_key, Store, StoreError};
+use super::{operation_key, service_key, span_tag_keys, tag_key, Store, StoreError, MAX_INDEXED_TAG};
 use crate::config::{Durability, MemoryStoreSettings};
 use crate::model::query::{remote_service, TraceQuery};
 use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
@@ -38,6 +45,8 @@ use crate::telemetry::Telemetry;
 /// Traces kept on disk.
 pub struct DiskStore {
     shared: Arc<Shared>,
+    /// The data directory's lock, held while the store is open.
+    _lock: std::fs::File,
     names: Names,
     autocomplete_keys: Vec<String>,
     /// Prepared writes for the writer thread; `None` once the store is closing.
@@ -69,7 +78,21 @@ struct Shared {
     max_extent: AtomicU64,
     limits: Limits,
     clock: Arc<dyn Clock>,
+    /// Partitions closed to clear a failed write and not reopened yet.
+    closed: Mutex<Vec<(u64, PathBuf)>>,
+    /// Since when and why writes fail (disk full, I/O errors); `None` while they succeed.
+    failure: Mutex<Option<(Instant, String)>>,
+    telemetry: Arc<Telemetry>,
+    /// Test hook: while set, commits fail as a full disk would.
+    #[cfg(test)]
+    fail_writes: std::sync::atomic::AtomicBool,
 }
+
+/// After a failed write, how long the writer refuses writes before trying the disk again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Format of the data directory, kept in its `VERSION` file.
+pub const FORMAT_VERSION: u32 = 1;
 
 /// How long and how much the disk store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +127,8 @@ struct Partition {
     by_start: Keyspace,
     by_service: Keyspace,
     by_operation: Keyspace,
+    by_tag: Keyspace,
+    log: Keyspace,
     names_keyspace: Keyspace,
     meta: Keyspace,
     /// Next write sequence (only the writer thread advances it).
@@ -122,15 +147,16 @@ struct PreparedTrace {
     first: UnixNanos,
     last: UnixNanos,
     value: Vec<u8>,
-    /// Service and operation index prefixes, each with its earliest start in this write.
+    /// Service, operation and tag index prefixes, each with its earliest start in this write.
     entries: Vec<(Keyed, [u8; 8], UnixNanos)>,
 }
 
 /// Which index an entry goes to.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Keyed {
     Service,
     Operation,
+    Tag,
 }
 
 const SEQUENCE: &[u8] = b"sequence";
@@ -180,18 +206,33 @@ impl DiskStore {
         std::fs::create_dir_all(dir).map_err(|e| unavailable(&format!("cannot create {}", dir.display()), e))?;
         // A partition covers 1/28 of the retention, within [1 h, 1 d]: expiry frees a little at a time.
         let partition_nanos = (limits.retention.as_nanos() / 28).clamp(3_600_000_000_000, 86_400_000_000_000) as u64;
+        let lock = lock_directory(dir)?;
+        check_version(dir)?;
         let mut partitions = BTreeMap::new();
         let mut max_extent = 0;
         let entries = std::fs::read_dir(dir).map_err(|e| unavailable(&format!("cannot read {}", dir.display()), e))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(start) = name.to_str().and_then(|n| n.strip_prefix("p-")).and_then(|n| n.parse::<u64>().ok())
-            else {
-                continue;
-            };
-            let partition = Partition::open(entry.path())?;
-            max_extent = max_extent.max(partition.meta_u64(MAX_EXTENT)?);
-            partitions.insert(start, Arc::new(partition));
+        let mut found: Vec<(u64, PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let start = name.to_str()?.strip_prefix("p-")?.parse::<u64>().ok()?;
+                Some((start, entry.path()))
+            })
+            .collect();
+        found.sort_unstable();
+        for (start, path) in found {
+            // A damaged partition is set aside so the others are served; any other failure (a lock,
+            // permissions) stops the start-up, since moving the files would not help.
+            let opened = Partition::open_checked(path.clone())
+                .and_then(|p| Ok((p.meta_u64(MAX_EXTENT).map_err(|e| (e, true))?, p)));
+            match opened {
+                Ok((extent, partition)) => {
+                    max_extent = max_extent.max(extent);
+                    partitions.insert(start, Arc::new(partition));
+                }
+                Err((e, true)) => quarantine(dir, &path, &e, &telemetry)?,
+                Err((e, false)) => return Err(e),
+            }
         }
         let shared = Arc::new(Shared {
             root: dir.to_owned(),
@@ -200,6 +241,11 @@ impl DiskStore {
             max_extent: AtomicU64::new(max_extent),
             limits,
             clock,
+            failure: Mutex::new(None),
+            closed: Mutex::new(Vec::new()),
+            telemetry: telemetry.clone(),
+            #[cfg(test)]
+            fail_writes: std::sync::atomic::AtomicBool::new(false),
         });
         let (queue, pending) = sync_channel::<Pending>(MAX_GROUP * 4);
         let writer = {
@@ -225,6 +271,7 @@ impl DiskStore {
         };
         let store = Self {
             shared,
+            _lock: lock,
             names: Names::new(settings, telemetry),
             autocomplete_keys: settings.autocomplete_keys.clone(),
             queue: Mutex::new(Some(queue)),
@@ -282,7 +329,7 @@ impl DiskStore {
     }
 
     /// The name-index rows these spans contribute, as `names` keys.
-    fn name_keys(&self, records: &[SpanRecord]) -> BTreeSet<Vec<u8>> {
+    fn name_keys(&self, records: &[Arc<SpanRecord>]) -> BTreeSet<Vec<u8>> {
         let mut keys = BTreeSet::new();
         let mut seen: HashSet<(&str, &str, SpanKind, Option<&str>)> = HashSet::new();
         for r in records {
@@ -312,9 +359,9 @@ impl DiskStore {
 
     /// Encodes and keys spans for the writer thread (in the caller's thread, so callers encode in
     /// parallel).
-    fn prepare(&self, records: Vec<SpanRecord>) -> Prepared {
-        let names = self.name_keys(&records);
-        let mut by_trace: Vec<(TraceId, Vec<SpanRecord>)> = Vec::new();
+    fn prepare(&self, records: &[Arc<SpanRecord>]) -> Prepared {
+        let names = self.name_keys(records);
+        let mut by_trace: Vec<(TraceId, Vec<Arc<SpanRecord>>)> = Vec::new();
         let mut slot: HashMap<TraceId, usize> = HashMap::new();
         for r in records {
             let id = r.span.trace_id;
@@ -322,28 +369,27 @@ impl DiskStore {
                 by_trace.push((id, Vec::new()));
                 by_trace.len() - 1
             });
-            by_trace[i].1.push(r);
+            by_trace[i].1.push(r.clone());
         }
         let traces = by_trace
             .into_iter()
             .map(|(id, group)| {
                 let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
                 let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
-                let mut earliest: HashMap<(u8, u64), UnixNanos> = HashMap::new();
+                let mut earliest: HashMap<(Keyed, u64), UnixNanos> = HashMap::new();
                 for r in &group {
-                    for key in [(0, service_key(r.service_name())), (1, operation_key(r.service_name(), &r.span.name))]
-                    {
-                        let start = earliest.entry(key).or_insert(r.span.start);
-                        *start = (*start).min(r.span.start);
-                    }
+                    let start = r.span.start;
+                    let mut note = |key: (Keyed, u64)| {
+                        let at = earliest.entry(key).or_insert(start);
+                        *at = (*at).min(start);
+                    };
+                    note((Keyed::Service, service_key(r.service_name())));
+                    note((Keyed::Operation, operation_key(r.service_name(), &r.span.name)));
+                    span_tag_keys(r, |key| note((Keyed::Tag, key)));
                 }
-                let entries = earliest
-                    .into_iter()
-                    .map(|((which, key), start)| {
-                        (if which == 0 { Keyed::Service } else { Keyed::Operation }, key.to_be_bytes(), start)
-                    })
-                    .collect();
-                PreparedTrace { id, first, last, value: codec::encode(group), entries }
+                let entries =
+                    earliest.into_iter().map(|((which, key), start)| (which, key.to_be_bytes(), start)).collect();
+                PreparedTrace { id, first, last, value: codec::encode(&group), entries }
             })
             .collect();
         Prepared { traces, names }
@@ -444,7 +490,7 @@ impl Shared {
             }
             let (writes, replies): (Vec<Prepared>, Vec<_>) = group.into_iter().unzip();
             let mode = if window.is_some() { PersistMode::Buffer } else { PersistMode::SyncData };
-            let outcome = self.commit(writes, mode);
+            let outcome = self.commit_or_refuse(writes, mode);
             if window.is_some() && outcome.is_ok() {
                 let since = *unsynced_since.get_or_insert_with(std::time::Instant::now);
                 if window.is_some_and(|w| since.elapsed() >= w) {
@@ -462,6 +508,87 @@ impl Shared {
         }
     }
 
+    /// Commits, unless writes failed less than [`RETRY_INTERVAL`] ago: then the writes are refused
+    /// at once (the client retries). After a failure the partition is reopened before the next
+    /// attempt, since the engine refuses every write after a failed one until it is reopened.
+    fn commit_or_refuse(&self, writes: Vec<Prepared>, mode: PersistMode) -> Result<(), StoreError> {
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((since, why)) = &*failure {
+            if since.elapsed() < RETRY_INTERVAL {
+                self.telemetry.store_write_failures.add(1);
+                return Err(StoreError::Unavailable(format!("the disk store cannot write ({why}); retry later")));
+            }
+            if let Err(e) = self.reopen_current() {
+                *failure = Some((Instant::now(), e.to_string()));
+                self.telemetry.store_write_failures.add(1);
+                return Err(e);
+            }
+        }
+        match self.commit(writes, mode) {
+            Ok(()) => {
+                if failure.take().is_some() {
+                    tracing::info!("the disk store writes again");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if failure.is_none() {
+                    tracing::error!(error = %e, "the disk store cannot write; refusing spans (clients retry) and trying again every second");
+                }
+                *failure = Some((Instant::now(), e.to_string()));
+                self.telemetry.store_write_failures.add(1);
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes and reopens the newest partition, clearing the engine's refusal after a failed write.
+    fn reopen_current(&self) -> Result<(), StoreError> {
+        self.reopen_closed()?;
+        let Some((start, _)) = self.partitions().pop() else { return Ok(()) };
+        let mut map = self.partitions.write().unwrap_or_else(|p| p.into_inner());
+        let Some(mut old) = map.remove(&start) else { return Ok(()) };
+        // Readers hold a partition briefly; wait for them so the engine's lock is released.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let dir = loop {
+            match Arc::try_unwrap(old) {
+                Ok(partition) => {
+                    let dir = partition.dir.clone();
+                    drop(partition);
+                    break dir;
+                }
+                Err(still_used) if Instant::now() < deadline => {
+                    old = still_used;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(still_used) => {
+                    map.insert(start, still_used);
+                    return Err(StoreError::Unavailable("the partition is busy; retrying".into()));
+                }
+            }
+        };
+        self.closed.lock().unwrap_or_else(|p| p.into_inner()).push((start, dir));
+        drop(map);
+        self.reopen_closed()
+    }
+
+    /// Reopens partitions closed after a failed write (kept for the next attempt when that fails).
+    fn reopen_closed(&self) -> Result<(), StoreError> {
+        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((start, dir)) = closed.pop() {
+            match Partition::open(dir.clone()) {
+                Ok(partition) => {
+                    self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(start, Arc::new(partition));
+                }
+                Err(e) => {
+                    closed.push((start, dir));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The relaxed mode's periodic sync; a failure is logged (the next one retries).
     fn sync_relaxed(&self) {
         let Some((_, newest)) = self.partitions().pop() else { return };
@@ -472,13 +599,21 @@ impl Shared {
 
     /// Writes prepared writes as one atomic batch and persists it as `mode` says.
     fn commit(&self, writes: Vec<Prepared>, mode: PersistMode) -> Result<(), StoreError> {
-        let partition = self.current(self.clock.now())?;
+        #[cfg(test)]
+        if self.fail_writes.load(Ordering::Relaxed) {
+            return Err(StoreError::Unavailable("No space left on device (injected)".into()));
+        }
+        let arrival = self.clock.now();
+        let partition = self.current(arrival)?;
         let earlier: Vec<Arc<Partition>> =
             self.partitions().into_iter().map(|(_, p)| p).filter(|p| !Arc::ptr_eq(p, &partition)).collect();
         let p = &*partition;
         let mut batch = p.db.batch().durability(None);
         let mut extent = self.max_extent.load(Ordering::Relaxed);
         let mut sequence = p.sequence.load(Ordering::Relaxed);
+        let first_sequence = sequence;
+        // The commit's arrival time, then each write's trace id in sequence order.
+        let mut log = arrival.0.to_be_bytes().to_vec();
         // Bounds of traces this batch extends, so two writes of one trace in a group combine.
         let mut bounds: HashMap<TraceId, (UnixNanos, UnixNanos)> = HashMap::new();
         let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
@@ -504,10 +639,12 @@ impl Shared {
                     let index = match keyed {
                         Keyed::Service => &p.by_service,
                         Keyed::Operation => &p.by_operation,
+                        Keyed::Tag => &p.by_tag,
                     };
                     batch.insert(index, entry_key(key, *start, &t.id), Vec::new());
                 }
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
+                log.extend_from_slice(t.id.as_bytes());
                 sequence += 1;
             }
         }
@@ -516,6 +653,9 @@ impl Shared {
         }
         for key in names {
             batch.insert(&p.names_keyspace, key, Vec::new());
+        }
+        if sequence > first_sequence {
+            batch.insert(&p.log, first_sequence.to_be_bytes().to_vec(), log);
         }
         batch.insert(&p.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
         batch.insert(&p.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
@@ -530,9 +670,21 @@ impl Shared {
 impl Partition {
     /// Opens (or creates) the partition database in `dir`.
     fn open(dir: PathBuf) -> Result<Self, StoreError> {
-        let db = Database::builder(&dir)
-            .open()
-            .map_err(|e| unavailable(&format!("cannot open the disk store partition {}", dir.display()), e))?;
+        Self::open_checked(dir).map_err(|(e, _)| e)
+    }
+
+    /// Like [`Partition::open`]; a failure says whether the files are damaged (rather than, say,
+    /// locked or unreadable for lack of permission), which is when a partition may be set aside.
+    fn open_checked(dir: PathBuf) -> Result<Self, (StoreError, bool)> {
+        let opened = Database::builder(&dir).open();
+        let db = opened.map_err(|e| {
+            let damaged = is_damage(&e);
+            (unavailable(&format!("cannot open the disk store partition {}", dir.display()), e), damaged)
+        })?;
+        Self::with_keyspaces(db, dir).map_err(|e| (e, true))
+    }
+
+    fn with_keyspaces(db: Database, dir: PathBuf) -> Result<Self, StoreError> {
         let keyspace = |name: &str| {
             db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| unavailable(&format!("keyspace {name}"), e))
         };
@@ -542,6 +694,8 @@ impl Partition {
             by_start: keyspace("by_start")?,
             by_service: keyspace("by_service")?,
             by_operation: keyspace("by_operation")?,
+            by_tag: keyspace("by_tag")?,
+            log: keyspace("log")?,
             names_keyspace: keyspace("names")?,
             meta: keyspace("meta")?,
             sequence: AtomicU64::new(0),
@@ -590,6 +744,75 @@ fn next_key(walk: &mut fjall::Iter, prefix: &[u8]) -> Result<Option<Vec<u8>>, St
     }
 }
 
+/// Whether an engine error means damaged files (checksums, formats, truncation), not a failure
+/// of the environment.
+fn is_damage(error: &fjall::Error) -> bool {
+    use std::io::ErrorKind;
+    let damaged_io = |e: &std::io::Error| {
+        matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::UnexpectedEof | ErrorKind::NotFound)
+    };
+    match error {
+        fjall::Error::Io(e) | fjall::Error::Storage(fjall::LsmError::Io(e)) => damaged_io(e),
+        fjall::Error::Locked | fjall::Error::Poisoned | fjall::Error::KeyspaceDeleted => false,
+        _ => true,
+    }
+}
+
+/// Holds the data directory for this process (an exclusive lock on `LOCK`, released on exit).
+fn lock_directory(dir: &Path) -> Result<std::fs::File, StoreError> {
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| unavailable(&format!("cannot open {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "{} is in use by another tracehound; give each one its own --data-dir",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(unavailable(&format!("cannot lock {}", path.display()), e)),
+    }
+}
+
+/// Checks the data directory's format version, writing it into a directory that has none.
+fn check_version(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.join("VERSION");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => match text.trim().parse::<u32>() {
+            Ok(FORMAT_VERSION) => Ok(()),
+            Ok(found) => Err(StoreError::Unavailable(format!(
+                "{} holds data of format version {found}; this tracehound reads version {FORMAT_VERSION}",
+                dir.display()
+            ))),
+            Err(_) => Err(StoreError::Unavailable(format!("{} is not a format version: {text:?}", path.display()))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&path, format!("{FORMAT_VERSION}\n"))
+            .map_err(|e| unavailable(&format!("cannot write {}", path.display()), e)),
+        Err(e) => Err(unavailable(&format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Moves a partition that cannot be opened to `quarantine/` under the data directory, saying why.
+fn quarantine(root: &Path, path: &Path, error: &StoreError, telemetry: &Telemetry) -> Result<(), StoreError> {
+    let aside = root.join("quarantine");
+    std::fs::create_dir_all(&aside).map_err(|e| unavailable(&format!("cannot create {}", aside.display()), e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let target = aside.join(format!("{name}-{}", UnixNanos::now().0));
+    std::fs::rename(path, &target)
+        .map_err(|e| unavailable(&format!("cannot move the damaged partition {} aside", path.display()), e))?;
+    telemetry.store_partitions_quarantined.add(1);
+    tracing::error!(
+        partition = %path.display(),
+        moved_to = %target.display(),
+        error = %error,
+        "a disk store partition could not be opened; it was moved aside and the other partitions are served"
+    );
+    Ok(())
+}
+
 /// Bytes of the files under `dir`.
 fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
@@ -627,11 +850,11 @@ fn remove_when_unused(partition: Arc<Partition>) {
 }
 
 impl Store for DiskStore {
-    fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError> {
+    fn write(&self, records: &[Arc<SpanRecord>]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        self.names.record(&records);
+        self.names.record(records);
         let prepared = self.prepare(records);
         let (reply, outcome) = sync_channel(1);
         let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -645,17 +868,29 @@ impl Store for DiskStore {
     }
 
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-        let prefix: Vec<u8> = match (query.service.as_deref(), query.operation.as_deref()) {
-            (Some(service), Some(operation)) => operation_key(service, operation).to_be_bytes().to_vec(),
-            (Some(service), None) => service_key(service).to_be_bytes().to_vec(),
-            (None, _) => Vec::new(),
-        };
-        let by_operation = query.service.is_some() && query.operation.is_some();
+        // The narrowest index the query names: a tag of the service (the first with a value short
+        // enough to be indexed), else the operation, else the service, else every trace.
+        let tag = query
+            .tags
+            .iter()
+            .find_map(|t| t.value.as_deref().filter(|v| v.len() <= MAX_INDEXED_TAG).map(|v| (&t.key, v)));
+        let (which, prefix): (Option<Keyed>, Vec<u8>) =
+            match (query.service.as_deref(), query.operation.as_deref(), tag) {
+                (Some(service), _, Some((key, value))) => {
+                    (Some(Keyed::Tag), tag_key(service, key, value).to_be_bytes().to_vec())
+                }
+                (Some(service), Some(operation), None) => {
+                    (Some(Keyed::Operation), operation_key(service, operation).to_be_bytes().to_vec())
+                }
+                (Some(service), None, None) => (Some(Keyed::Service), service_key(service).to_be_bytes().to_vec()),
+                (None, _, _) => (None, Vec::new()),
+            };
         let index = |p: &Partition| -> Keyspace {
-            match (query.service.is_some(), by_operation) {
-                (true, true) => p.by_operation.clone(),
-                (true, false) => p.by_service.clone(),
-                (false, _) => p.by_start.clone(),
+            match which {
+                Some(Keyed::Tag) => p.by_tag.clone(),
+                Some(Keyed::Operation) => p.by_operation.clone(),
+                Some(Keyed::Service) => p.by_service.clone(),
+                None => p.by_start.clone(),
             }
         };
         // An entry's start is its write's earliest: a trace reaching the window has one at most
@@ -709,6 +944,61 @@ impl Store for DiskStore {
 
     fn names(&self) -> &Names {
         &self.names
+    }
+
+    fn checkpoint_cut(&self) -> Option<Vec<u8>> {
+        // Each partition's next write sequence: the writes before it are the checkpoint's.
+        let mut cut = Vec::new();
+        for (start, partition) in self.shared.partitions() {
+            cut.extend_from_slice(&start.to_be_bytes());
+            cut.extend_from_slice(&partition.sequence.load(Ordering::Relaxed).to_be_bytes());
+        }
+        Some(cut)
+    }
+
+    fn save_checkpoint(&self, cut: &[u8], state: &[u8]) -> Result<(), StoreError> {
+        checkpoint::save(&self.shared.root, cut, state)
+    }
+
+    fn load_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(checkpoint::load(&self.shared.root).map(|(_, state)| state))
+    }
+
+    fn replay(
+        &self,
+        since: UnixNanos,
+        f: &mut dyn FnMut(UnixNanos, Vec<Arc<SpanRecord>>),
+    ) -> Result<usize, StoreError> {
+        let cut: HashMap<u64, u64> = checkpoint::load(&self.shared.root)
+            .map(|(cut, _)| cut.chunks_exact(16).map(|c| (read_u64(c), read_u64(&c[8..]))).collect())
+            .unwrap_or_default();
+        let mut replayed = 0;
+        for (start, partition) in self.shared.partitions() {
+            if start.saturating_add(self.shared.partition_nanos) < since.0 {
+                continue;
+            }
+            let from = cut.get(&start).copied().unwrap_or(0);
+            for item in partition.log.range(from.to_be_bytes()..) {
+                let (key, value) = item.into_inner().map_err(|e| unavailable("reading the write log", e))?;
+                let arrival = UnixNanos(read_u64(&value));
+                if arrival < since {
+                    continue;
+                }
+                let first = read_u64(&key);
+                let mut records = Vec::new();
+                for (i, id) in value[8.min(value.len())..].chunks_exact(16).enumerate() {
+                    let key = [id, &(first + i as u64).to_be_bytes()].concat();
+                    let Some(spans) = partition.spans.get(key).map_err(|e| unavailable("reading spans", e))? else {
+                        continue;
+                    };
+                    let decoded = codec::decode(&spans).map_err(|e| unavailable("replaying spans", e))?;
+                    records.extend(decoded.into_iter().map(Arc::new));
+                }
+                replayed += records.len();
+                f(arrival, records);
+            }
+        }
+        Ok(replayed)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::model::{AnyValue, KeyValue, StatusCode};
 use crate::store::search_props::{full_scan, query, records, spans};
 use crate::store::MemoryStore;
 use crate::store::Operation;
-use crate::testkit::{trace_id, SpanBuilder};
+use crate::testkit::{trace_id, SpanBuilder, WriteOwned};
 
 fn settings() -> MemoryStoreSettings {
     MemoryStoreSettings {
@@ -52,8 +52,8 @@ fn spans_come_back_whole_after_a_restart() {
     let written = rich_trace();
     {
         let store = open(dir.path());
-        store.write(written[..1].to_vec()).unwrap();
-        store.write(written[1..].to_vec()).unwrap();
+        store.write_owned(written[..1].to_vec()).unwrap();
+        store.write_owned(written[1..].to_vec()).unwrap();
         assert_eq!(store.trace(trace_id(1)).unwrap().unwrap().spans.len(), 3);
     }
     let store = open(dir.path());
@@ -67,7 +67,7 @@ fn spans_come_back_whole_after_a_restart() {
     assert_eq!(store.operations("api", None).unwrap(), [Operation { name: "get".into(), kind: SpanKind::Client }]);
     assert_eq!(store.autocomplete_values("http.method").unwrap(), ["GET"]);
     // Writes after the restart continue the sequence instead of overwriting.
-    store.write(vec![SpanBuilder::new("web", "late", 1, 4).parent(1).build()]).unwrap();
+    store.write_owned(vec![SpanBuilder::new("web", "late", 1, 4).parent(1).build()]).unwrap();
     assert_eq!(store.trace(trace_id(1)).unwrap().unwrap().spans.len(), 4);
 }
 
@@ -75,9 +75,9 @@ fn spans_come_back_whole_after_a_restart() {
 fn a_long_trace_reaching_into_the_window_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    store.write(vec![SpanBuilder::new("batch", "job", 1, 1).timing(0, 3_600_000_000_000).build()]).unwrap();
+    store.write_owned(vec![SpanBuilder::new("batch", "job", 1, 1).timing(0, 3_600_000_000_000).build()]).unwrap();
     store
-        .write(vec![SpanBuilder::new("batch", "step", 1, 2).parent(1).timing(3_000_000_000_000, 1_000).build()])
+        .write_owned(vec![SpanBuilder::new("batch", "step", 1, 2).parent(1).timing(3_000_000_000_000, 1_000).build()])
         .unwrap();
     let q = TraceQuery {
         service: Some("batch".into()),
@@ -100,8 +100,10 @@ fn concurrent_writers_share_commits_and_lose_nothing() {
                 for i in 0..50u64 {
                     // Every writer adds to trace 1 (so one group may extend it twice) and to its own.
                     let span = w * 100 + i + 1;
-                    store.write(vec![SpanBuilder::new("shared", "op", 1, span).timing(span * 10, 5).build()]).unwrap();
-                    store.write(vec![SpanBuilder::new("own", "op", u128::from(w) + 2, i + 1).build()]).unwrap();
+                    store
+                        .write_owned(vec![SpanBuilder::new("shared", "op", 1, span).timing(span * 10, 5).build()])
+                        .unwrap();
+                    store.write_owned(vec![SpanBuilder::new("own", "op", u128::from(w) + 2, i + 1).build()]).unwrap();
                 }
             })
         })
@@ -157,10 +159,12 @@ fn a_trace_spread_over_partitions_reads_back_whole_and_is_found() {
     let limits = Limits { retention: Duration::from_secs(7 * 24 * 3600), max_disk_bytes: None };
     {
         let store = open_with_clock(dir.path(), limits, clock.clone());
-        store.write(vec![SpanBuilder::new("batch", "job", 1, 1).timing(0, 10 * HOUR).build()]).unwrap();
+        store.write_owned(vec![SpanBuilder::new("batch", "job", 1, 1).timing(0, 10 * HOUR).build()]).unwrap();
         // Seven hours later (a 7-day retention makes 6-hour partitions) its step arrives.
         clock.0.fetch_add(7 * HOUR, Ordering::Relaxed);
-        store.write(vec![SpanBuilder::new("batch", "step", 1, 2).parent(1).timing(9 * HOUR, 1_000).build()]).unwrap();
+        store
+            .write_owned(vec![SpanBuilder::new("batch", "step", 1, 2).parent(1).timing(9 * HOUR, 1_000).build()])
+            .unwrap();
         assert_eq!(store.partition_starts().len(), 2);
         assert_eq!(store.trace(trace_id(1)).unwrap().unwrap().spans.len(), 2);
     }
@@ -196,11 +200,11 @@ fn retention_drops_whole_partitions_and_their_files() {
     // 28 hours of retention: 1-hour partitions.
     let limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: None };
     let store = open_with_clock(dir.path(), limits, clock.clone());
-    store.write(vec![SpanBuilder::new("old", "op", 1, 1).build()]).unwrap();
+    store.write_owned(vec![SpanBuilder::new("old", "op", 1, 1).build()]).unwrap();
     let old = dir.path().join(format!("p-{}", 100 * HOUR));
     assert!(old.exists());
     clock.0.fetch_add(20 * HOUR, Ordering::Relaxed);
-    store.write(vec![SpanBuilder::new("new", "op", 2, 1).build()]).unwrap();
+    store.write_owned(vec![SpanBuilder::new("new", "op", 2, 1).build()]).unwrap();
     assert_eq!(store.expire().unwrap(), 0, "still within retention");
     clock.0.fetch_add(10 * HOUR, Ordering::Relaxed);
     assert_eq!(store.expire().unwrap(), 1);
@@ -220,7 +224,7 @@ fn the_disk_cap_drops_the_oldest_partitions_but_never_the_newest() {
     let limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: Some(1) };
     let store = open_with_clock(dir.path(), limits, clock.clone());
     for t in 1..=3u128 {
-        store.write(vec![SpanBuilder::new("svc", "op", t, 1).build()]).unwrap();
+        store.write_owned(vec![SpanBuilder::new("svc", "op", t, 1).build()]).unwrap();
         clock.0.fetch_add(HOUR, Ordering::Relaxed);
     }
     assert_eq!(store.partition_starts().len(), 3);
@@ -252,8 +256,8 @@ mod props {
             let disk = open_with_clock(dir.path(), limits, clock.clone());
             let memory = MemoryStore::new(settings(), Arc::new(Telemetry::default()));
             for chunk in records(&spans).chunks(batch) {
-                disk.write(chunk.to_vec()).unwrap();
-                memory.write(chunk.to_vec()).unwrap();
+                disk.write_owned(chunk.to_vec()).unwrap();
+                memory.write_owned(chunk.to_vec()).unwrap();
                 clock.0.fetch_add(HOUR, Ordering::Relaxed);
             }
             for q in queries {
@@ -264,4 +268,227 @@ mod props {
             }
         }
     }
+}
+
+mod restart {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::assembler::{Assembler, Recovered};
+    use crate::config::AssemblerSettings;
+    use crate::stats::red::{minute_of, KINDS};
+    use crate::testkit::batch_of;
+
+    fn assembler(store: Arc<DiskStore>) -> Assembler {
+        let settings = AssemblerSettings {
+            shards: NonZeroUsize::new(2).unwrap(),
+            idle_timeout: Duration::from_secs(10),
+            max_traces: NonZeroUsize::new(1_000).unwrap(),
+            stats: crate::stats::red::StatsSettings::default(),
+        };
+        Assembler::new(settings, store, Arc::new(Telemetry::default()))
+    }
+
+    /// Everything the UI and `/metrics` show, once every trace has completed.
+    fn figures(a: &Assembler) -> (String, Vec<crate::stats::red::Summary>, Vec<crate::stats::red::Dependency>) {
+        a.complete_idle(Instant::now() + Duration::from_secs(3600));
+        a.flush_stats();
+        let stats = a.stats();
+        let mut text = String::new();
+        stats.render_prometheus(&mut text);
+        let end = minute_of(UnixNanos::now().0) + 10;
+        let mut summaries = stats.summaries(None, true, &KINDS, 0, end);
+        summaries.extend(stats.summaries(None, false, &KINDS, 0, end));
+        (text, summaries, stats.dependencies(0, end))
+    }
+
+    fn call(trace: u128, at: u64) -> Vec<SpanRecord> {
+        vec![
+            SpanBuilder::new("web", "GET /", trace, 1).kind(SpanKind::Server).timing(at, 9_000_000).build(),
+            SpanBuilder::new("web", "call db", trace, 2)
+                .parent(1)
+                .kind(SpanKind::Client)
+                .timing(at + 1_000, 5_000_000)
+                .build(),
+            SpanBuilder::new("db", "query", trace, 3)
+                .parent(2)
+                .kind(SpanKind::Server)
+                .timing(at + 2_000, 4_000_000)
+                .status(StatusCode::Error, "deadlock")
+                .build(),
+        ]
+    }
+
+    #[test]
+    fn statistics_and_traces_in_flight_are_the_same_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let expected = {
+            let store = Arc::new(open(dir.path()));
+            let a = assembler(store.clone());
+            for t in 1..=20u128 {
+                a.insert(batch_of(call(t, t as u64 * 1_000_000))).unwrap();
+            }
+            // Trace 21 is in flight at the checkpoint: its root came before, its children after.
+            let late = call(21, 50_000_000);
+            a.insert(batch_of(late[..1].to_vec())).unwrap();
+            assert!(a.checkpoint().unwrap());
+            a.insert(batch_of(late[1..].to_vec())).unwrap();
+            for t in 22..=30u128 {
+                a.insert(batch_of(call(t, t as u64 * 1_000_000))).unwrap();
+            }
+            figures(&a)
+            // Dropped without a final checkpoint, as a crash would leave it.
+        };
+        let store = Arc::new(open(dir.path()));
+        let a = assembler(store);
+        let recovered = a.recover().unwrap();
+        assert_eq!(recovered, Recovered { checkpoint: true, traces_rebuilt: 21, spans_replayed: 2 + 9 * 3 });
+        let rebuilt = a.in_flight(trace_id(21)).expect("trace 21 is in flight again");
+        assert_eq!(rebuilt.span_count(), 3, "rebuilt from every stored span of the trace");
+        assert!(a.in_flight(trace_id(25)).is_some(), "a trace written after the checkpoint is in flight");
+        let got = figures(&a);
+        assert_eq!(got.0, expected.0, "span metrics and service-graph metrics");
+        assert_eq!(got.1, expected.1, "RED figures and latency sketches");
+        assert_eq!(got.2, expected.2, "dependencies");
+        assert!(got.0.contains("traces_service_graph_request_total"), "{}", got.0);
+    }
+
+    #[test]
+    fn after_a_clean_stop_nothing_is_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let a = assembler(Arc::new(open(dir.path())));
+            a.insert(batch_of(call(1, 0))).unwrap();
+            a.checkpoint().unwrap();
+        }
+        let a = assembler(Arc::new(open(dir.path())));
+        assert_eq!(a.recover().unwrap(), Recovered { checkpoint: true, traces_rebuilt: 1, spans_replayed: 0 });
+        let (text, _, _) = figures(&a);
+        assert!(text.contains(r#"service_name="db""#), "{text}");
+    }
+
+    #[test]
+    fn without_a_checkpoint_every_span_is_counted_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let expected = {
+            let a = assembler(Arc::new(open(dir.path())));
+            a.insert(batch_of(call(1, 0))).unwrap();
+            a.insert(batch_of(call(2, 0))).unwrap();
+            figures(&a).1
+        };
+        std::fs::write(dir.path().join("checkpoint"), b"garbage").unwrap();
+        let a = assembler(Arc::new(open(dir.path())));
+        assert_eq!(a.recover().unwrap(), Recovered { checkpoint: false, traces_rebuilt: 0, spans_replayed: 6 });
+        assert_eq!(figures(&a).1, expected);
+    }
+}
+
+#[test]
+fn a_failing_disk_refuses_writes_then_resumes_without_losing_acknowledged_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let telemetry = Arc::new(Telemetry::default());
+    let store = DiskStore::open(dir.path(), &settings(), Durability::Strict, WEEK, telemetry.clone()).unwrap();
+    store.write_owned(vec![SpanBuilder::new("svc", "before", 1, 1).build()]).unwrap();
+    store.shared.fail_writes.store(true, Ordering::Relaxed);
+    let refused = store.write_owned(vec![SpanBuilder::new("svc", "during", 2, 1).build()]).unwrap_err();
+    assert!(refused.to_string().contains("No space left on device"), "{refused}");
+    store.shared.fail_writes.store(false, Ordering::Relaxed);
+    // Within the retry interval the store refuses at once, without touching the disk.
+    let early = store.write_owned(vec![SpanBuilder::new("svc", "during", 3, 1).build()]).unwrap_err();
+    assert!(early.to_string().contains("retry later"), "{early}");
+    std::thread::sleep(RETRY_INTERVAL + Duration::from_millis(100));
+    store.write_owned(vec![SpanBuilder::new("svc", "after", 4, 1).build()]).unwrap();
+    assert_eq!(telemetry.store_write_failures.get(), 2);
+    drop(store);
+    let store = open(dir.path());
+    assert!(store.trace(trace_id(1)).unwrap().is_some());
+    assert!(store.trace(trace_id(4)).unwrap().is_some());
+    assert!(store.trace(trace_id(2)).unwrap().is_none() && store.trace(trace_id(3)).unwrap().is_none());
+}
+
+#[test]
+fn a_damaged_partition_is_moved_aside_and_the_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
+    let limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: None };
+    {
+        let store = open_with_clock(dir.path(), limits, clock.clone());
+        store.write_owned(vec![SpanBuilder::new("svc", "old", 1, 1).build()]).unwrap();
+        clock.0.fetch_add(2 * HOUR, Ordering::Relaxed);
+        store.write_owned(vec![SpanBuilder::new("svc", "new", 2, 1).build()]).unwrap();
+    }
+    let damaged = dir.path().join(format!("p-{}", 100 * HOUR));
+    damage(&damaged);
+    let telemetry = Arc::new(Telemetry::default());
+    let store =
+        DiskStore::open_with(dir.path(), &settings(), Durability::Strict, limits, clock, telemetry.clone()).unwrap();
+    assert!(!damaged.exists());
+    let aside: Vec<_> = std::fs::read_dir(dir.path().join("quarantine")).unwrap().flatten().collect();
+    assert_eq!(aside.len(), 1);
+    assert!(aside[0].file_name().to_string_lossy().starts_with(&format!("p-{}-", 100 * HOUR)));
+    assert_eq!(telemetry.store_partitions_quarantined.get(), 1);
+    assert!(store.trace(trace_id(2)).unwrap().is_some(), "the undamaged partition is served");
+    store.write_owned(vec![SpanBuilder::new("svc", "more", 3, 1).build()]).unwrap();
+}
+
+/// Overwrites the start of every file fjall keeps at the top of a partition with garbage.
+fn damage(partition: &Path) {
+    for entry in std::fs::read_dir(partition).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_file() && std::fs::metadata(&path).unwrap().len() > 0 && !path.ends_with("lock") {
+            let len = std::fs::metadata(&path).unwrap().len() as usize;
+            std::fs::write(&path, vec![0xA5; len.min(64)]).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_data_directory_format_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    assert_eq!(std::fs::read_to_string(dir.path().join("VERSION")).unwrap().trim(), FORMAT_VERSION.to_string());
+    std::fs::write(dir.path().join("VERSION"), "9\n").unwrap();
+    let refused = DiskStore::open(dir.path(), &settings(), Durability::Strict, WEEK, Arc::new(Telemetry::default()))
+        .err()
+        .expect("a newer format is refused");
+    assert!(refused.to_string().contains("format version 9"), "{refused}");
+}
+
+#[test]
+fn a_tag_search_walks_only_traces_carrying_the_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let spans: Vec<SpanRecord> = (1..=2_000u128)
+        .map(|t| {
+            let status = if t == 7 { "503" } else { "200" };
+            SpanBuilder::new("web", "GET /", t, 1)
+                .timing(t as u64 * 1_000, 10)
+                .attr("http.status_code", AnyValue::String(status.into()))
+                .build()
+        })
+        .collect();
+    store.write_owned(spans).unwrap();
+    let q = TraceQuery {
+        service: Some("web".into()),
+        tags: vec![crate::model::query::TagFilter { key: "http.status_code".into(), value: Some("503".into()) }],
+        limit: 20,
+        ..TraceQuery::default()
+    };
+    let found: Vec<TraceId> = store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
+    assert_eq!(found, vec![trace_id(7)]);
+    // The index holds one entry for the rare value, so the search loads one candidate.
+    let key = tag_key("web", "http.status_code", "503").to_be_bytes();
+    let (_, partition) = store.shared.partitions().pop().unwrap();
+    assert_eq!(partition.by_tag.prefix(key).count(), 1);
+}
+
+#[test]
+fn a_data_directory_serves_one_store_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path());
+    let second = DiskStore::open(dir.path(), &settings(), Durability::Strict, WEEK, Arc::new(Telemetry::default()));
+    let refused = second.err().expect("a second store on the same directory is refused");
+    assert!(refused.to_string().contains("in use by another tracehound"), "{refused}");
+    drop(first);
+    open(dir.path());
 }

@@ -116,9 +116,9 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn write(&self, records: Vec<SpanRecord>) -> Result<(), StoreError> {
-        self.names.record(&records);
-        let mut by_shard: Vec<Vec<SpanRecord>> = (0..self.shards.len()).map(|_| Vec::new()).collect();
+    fn write(&self, records: &[Arc<SpanRecord>]) -> Result<(), StoreError> {
+        self.names.record(records);
+        let mut by_shard: Vec<Vec<&Arc<SpanRecord>>> = (0..self.shards.len()).map(|_| Vec::new()).collect();
         for r in records {
             let i = self.shard_index(&r.span.trace_id);
             by_shard[i].push(r);
@@ -133,7 +133,7 @@ impl Store for MemoryStore {
                 let mut bytes = r.estimated_bytes();
                 let start = r.span.start;
                 let trace_id = r.span.trace_id;
-                let keys = index::span_keys(&r);
+                let keys = index::span_keys(r);
                 let trace = traces.entry(trace_id).or_insert_with(|| {
                     new_traces.push(trace_id);
                     index.add_trace(trace_id, start);
@@ -153,7 +153,7 @@ impl Store for MemoryStore {
                         bytes += index::ENTRY_BYTES;
                     }
                 }
-                trace.spans.push(Arc::new(r));
+                trace.spans.push(r.clone());
                 trace.bytes += bytes;
                 shard_added += bytes;
             }

@@ -5,7 +5,7 @@ use crate::model::query::MatchRule;
 use crate::model::AnyValue;
 use crate::model::SpanKind;
 use crate::store::Operation;
-use crate::testkit::{trace_id, SpanBuilder, BASE_TIME};
+use crate::testkit::{trace_id, SpanBuilder, WriteOwned, BASE_TIME};
 
 fn store(max_bytes: usize) -> MemoryStore {
     sharded_store(max_bytes, 1)
@@ -14,7 +14,7 @@ fn store(max_bytes: usize) -> MemoryStore {
 /// What a one-span trace costs against the budget: the span, plus its entries in the search index.
 fn one_span_trace_bytes() -> usize {
     let s = store(1 << 20);
-    s.write(vec![SpanBuilder::new("svc", "op", 1, 1).build()]).unwrap();
+    s.write_owned(vec![SpanBuilder::new("svc", "op", 1, 1).build()]).unwrap();
     s.bytes.load(Ordering::Relaxed)
 }
 
@@ -34,8 +34,8 @@ fn sharded_store(max_bytes: usize, shards: usize) -> MemoryStore {
 #[test]
 fn spans_of_one_trace_from_several_writes_come_back_together() {
     let s = store(1 << 20);
-    s.write(vec![SpanBuilder::new("a", "root", 7, 1).build()]).unwrap();
-    s.write(vec![SpanBuilder::new("b", "child", 7, 2).parent(1).build()]).unwrap();
+    s.write_owned(vec![SpanBuilder::new("a", "root", 7, 1).build()]).unwrap();
+    s.write_owned(vec![SpanBuilder::new("b", "child", 7, 2).parent(1).build()]).unwrap();
     let trace = s.trace(trace_id(7)).unwrap().unwrap();
     assert_eq!(trace.spans.len(), 2);
     assert!(s.trace(trace_id(8)).unwrap().is_none());
@@ -46,7 +46,7 @@ fn evicts_oldest_traces_first_and_counts_them() {
     let one = one_span_trace_bytes();
     let s = store(one * 3);
     for t in 1..=5u128 {
-        s.write(vec![SpanBuilder::new("svc", "op", t, 1).build()]).unwrap();
+        s.write_owned(vec![SpanBuilder::new("svc", "op", t, 1).build()]).unwrap();
     }
     assert!(s.trace(trace_id(1)).unwrap().is_none());
     assert!(s.trace(trace_id(2)).unwrap().is_none());
@@ -60,7 +60,7 @@ fn evicts_oldest_traces_first_and_counts_them() {
 fn find_returns_newest_first_within_limit() {
     let s = store(1 << 20);
     for t in 1..=5u64 {
-        s.write(vec![SpanBuilder::new("svc", "op", t as u128, 1).timing(t * 1_000, 10).build()]).unwrap();
+        s.write_owned(vec![SpanBuilder::new("svc", "op", t as u128, 1).timing(t * 1_000, 10).build()]).unwrap();
     }
     let q = TraceQuery { service: Some("svc".into()), limit: 2, ..TraceQuery::default() };
     let found: Vec<_> = s.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
@@ -72,7 +72,7 @@ fn find_returns_newest_first_within_limit() {
 #[test]
 fn name_index_lists_services_operations_and_remote_services() {
     let s = store(1 << 20);
-    s.write(vec![
+    s.write_owned(vec![
         SpanBuilder::new("web", "GET /", 1, 1).build(),
         SpanBuilder::new("web", "call", 1, 2)
             .kind(SpanKind::Client)
@@ -94,10 +94,10 @@ fn name_index_lists_services_operations_and_remote_services() {
 fn name_index_limits_are_enforced_and_counted() {
     let s = store(1 << 20);
     for (i, svc) in ["a", "b", "c", "d"].iter().enumerate() {
-        s.write(vec![SpanBuilder::new(svc, "op", i as u128 + 1, 1).build()]).unwrap();
+        s.write_owned(vec![SpanBuilder::new(svc, "op", i as u128 + 1, 1).build()]).unwrap();
     }
     for op in ["o1", "o2", "o3"] {
-        s.write(vec![SpanBuilder::new("a", op, 9, 1).build()]).unwrap();
+        s.write_owned(vec![SpanBuilder::new("a", op, 9, 1).build()]).unwrap();
     }
     assert_eq!(s.services().unwrap().len(), 3);
     assert_eq!(s.operations("a", None).unwrap().len(), 2);
@@ -112,11 +112,11 @@ fn one_trace_may_use_the_whole_budget_whatever_the_shard_count() {
     let one = SpanBuilder::new("svc", "op", 1, 1).build().estimated_bytes();
     // 16 shards, room for 100 spans (less a few index entries): one trace of 90 spans is kept whole.
     let s = sharded_store(one * 100, 16);
-    s.write((1..=90u64).map(|i| SpanBuilder::new("svc", "op", 1, i).build()).collect()).unwrap();
+    s.write_owned((1..=90u64).map(|i| SpanBuilder::new("svc", "op", 1, i).build()).collect()).unwrap();
     assert_eq!(s.trace(trace_id(1)).unwrap().unwrap().spans.len(), 90);
     assert_eq!(s.telemetry.store_traces_evicted.get(), 0);
     // The next big trace pushes it out, oldest first.
-    s.write((1..=20u64).map(|i| SpanBuilder::new("svc", "op", 2, i).build()).collect()).unwrap();
+    s.write_owned((1..=20u64).map(|i| SpanBuilder::new("svc", "op", 2, i).build()).collect()).unwrap();
     assert!(s.trace(trace_id(1)).unwrap().is_none());
     assert_eq!(s.trace(trace_id(2)).unwrap().unwrap().spans.len(), 20);
     assert_eq!(s.telemetry.store_spans_evicted.get(), 90);
@@ -133,8 +133,8 @@ fn concurrent_writers_keep_the_byte_count_exact_and_within_budget() {
                 for t in 0..200u128 {
                     // Each trace gets spans in two writes, so traces grow while others are evicted.
                     let trace = w * 1_000 + t + 1;
-                    s.write(vec![SpanBuilder::new("svc", "op", trace, 1).build()]).unwrap();
-                    s.write(vec![SpanBuilder::new("svc", "op", trace, 2).build()]).unwrap();
+                    s.write_owned(vec![SpanBuilder::new("svc", "op", trace, 1).build()]).unwrap();
+                    s.write_owned(vec![SpanBuilder::new("svc", "op", trace, 2).build()]).unwrap();
                 }
             })
         })
@@ -155,7 +155,7 @@ fn concurrent_writers_keep_the_byte_count_exact_and_within_budget() {
 #[test]
 fn autocomplete_values_are_indexed_for_the_configured_keys_only() {
     let s = store(1 << 20);
-    s.write(vec![
+    s.write_owned(vec![
         SpanBuilder::new("svc", "op", 1, 1).attr("http.method", AnyValue::String("GET".into())).build(),
         SpanBuilder::new("svc", "op", 1, 2)
             .attr("http.method", AnyValue::String("POST".into()))
@@ -188,13 +188,13 @@ fn assert_index_consistent(s: &MemoryStore) {
 fn a_root_arriving_after_its_children_refiles_the_trace_under_its_start() {
     let s = sharded_store(1 << 20, 4);
     // Children (later starts) first, as SDKs export them; trace 2 sits between.
-    s.write(vec![SpanBuilder::new("web", "child", 1, 2).parent(1).timing(5_000, 10).build()]).unwrap();
-    s.write(vec![SpanBuilder::new("web", "root", 2, 1).timing(3_000, 10).build()]).unwrap();
+    s.write_owned(vec![SpanBuilder::new("web", "child", 1, 2).parent(1).timing(5_000, 10).build()]).unwrap();
+    s.write_owned(vec![SpanBuilder::new("web", "root", 2, 1).timing(3_000, 10).build()]).unwrap();
     let q = TraceQuery { service: Some("web".into()), limit: 10, ..TraceQuery::default() };
     let ids =
         |s: &MemoryStore, q: &TraceQuery| s.find_traces(q).unwrap().into_iter().map(|t| t.trace_id).collect::<Vec<_>>();
     assert_eq!(ids(&s, &q), [trace_id(1), trace_id(2)]);
-    s.write(vec![SpanBuilder::new("web", "root", 1, 1).timing(1_000, 10_000).build()]).unwrap();
+    s.write_owned(vec![SpanBuilder::new("web", "root", 1, 1).timing(1_000, 10_000).build()]).unwrap();
     assert_eq!(ids(&s, &q), [trace_id(2), trace_id(1)]);
     let by_op = TraceQuery { operation: Some("root".into()), ..q.clone() };
     assert_eq!(ids(&s, &by_op), [trace_id(2), trace_id(1)]);
@@ -204,7 +204,7 @@ fn a_root_arriving_after_its_children_refiles_the_trace_under_its_start() {
 #[test]
 fn a_long_trace_starting_before_the_window_is_still_found() {
     let s = store(1 << 20);
-    s.write(vec![
+    s.write_owned(vec![
         SpanBuilder::new("batch", "job", 1, 1).timing(0, 3_600_000_000_000).build(),
         SpanBuilder::new("batch", "step", 1, 2).parent(1).timing(3_000_000_000_000, 1_000).build(),
     ])
@@ -223,7 +223,7 @@ fn the_index_follows_evictions_and_ignores_name_case_for_zipkin() {
     let one = one_span_trace_bytes();
     let s = sharded_store(one * 20, 4);
     for t in 1..=100u128 {
-        s.write(vec![SpanBuilder::new("Web", "GET /Users", t, 1).timing(t as u64 * 1_000, 10).build()]).unwrap();
+        s.write_owned(vec![SpanBuilder::new("Web", "GET /Users", t, 1).timing(t as u64 * 1_000, 10).build()]).unwrap();
     }
     assert_index_consistent(&s);
     let zipkin = TraceQuery {
@@ -254,7 +254,7 @@ mod props {
         fn indexed_search_equals_a_full_scan(spans in spans(), batch in 1usize..8, queries in proptest::collection::vec(query(), 1..8)) {
             let s = sharded_store(1 << 24, 4);
             for chunk in records(&spans).chunks(batch) {
-                s.write(chunk.to_vec()).unwrap();
+                s.write_owned(chunk.to_vec()).unwrap();
             }
             assert_index_consistent(&s);
             for q in queries {

@@ -88,17 +88,17 @@ fn span(trace_id: [u8; 16], trace: usize, position: usize, shape: Shape, start: 
     let failed = n % 10 == 9;
     let status_code = if failed {
         500
-    } else if n % 13 == 0 {
+    } else if n.is_multiple_of(13) {
         404
     } else {
         200
     };
     let mut events = Vec::new();
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         events.push(Event {
             time_unix_nano: start + offset + duration / 3,
             name: "cache.lookup".into(),
-            attributes: vec![kv("cache.hit", Value::BoolValue(n % 8 == 0))],
+            attributes: vec![kv("cache.hit", Value::BoolValue(n.is_multiple_of(8)))],
             dropped_attributes_count: 0,
         });
     }
@@ -125,18 +125,18 @@ fn span(trace_id: [u8; 16], trace: usize, position: usize, shape: Shape, start: 
         trace_id: trace_id.to_vec(),
         span_id: id(position),
         parent_span_id,
-        name: format!("{} {}", if n % 3 == 0 { "POST" } else { "GET" }, ROUTES[n % ROUTES.len()]),
+        name: format!("{} {}", if n.is_multiple_of(3) { "POST" } else { "GET" }, ROUTES[n % ROUTES.len()]),
         // Root is a server span; below it client, server and internal spans alternate.
         kind: if position == 0 { 2 } else { [3, 2, 1][position % 3] },
         start_time_unix_nano: start + offset,
         end_time_unix_nano: start + offset + duration,
         attributes: vec![
-            kv("http.request.method", string(if n % 3 == 0 { "POST" } else { "GET" })),
+            kv("http.request.method", string(if n.is_multiple_of(3) { "POST" } else { "GET" })),
             kv("http.route", string(ROUTES[n % ROUTES.len()])),
             kv("http.response.status_code", Value::IntValue(status_code)),
             kv("server.address", string(SERVICES[(position + 1) % SERVICES.len()])),
             kv("server.port", Value::IntValue(8080)),
-            kv("app.cache_hit", Value::BoolValue(n % 2 == 0)),
+            kv("app.cache_hit", Value::BoolValue(n.is_multiple_of(2))),
             kv("app.queue_ms", Value::DoubleValue((n % 97) as f64 * 0.25)),
             kv(
                 "app.feature_flags",

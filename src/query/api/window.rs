@@ -127,7 +127,7 @@ pub fn now_ms() -> u64 {
 /// are zero, else with three fractional digits (both valid protobuf JSON timestamps).
 pub fn rfc3339_ms(ms: u64) -> String {
     let time = UNIX_EPOCH + Duration::from_millis(ms);
-    if ms % 1_000 == 0 {
+    if ms.is_multiple_of(1_000) {
         humantime::format_rfc3339_seconds(time).to_string()
     } else {
         humantime::format_rfc3339_millis(time).to_string()

@@ -1,6 +1,7 @@
 //! Query latency with a full store: 100,000 traces of 10 spans (1,000,000 spans over 20 services
-//! and 50 operations each) written into the memory store, then each query timed one at a time and
-//! reported as p50/p99, twice in one run:
+//! and 50 operations each) written into the memory store, or with `--disk DIR` into the disk store
+//! (`--traces N` sets the number of traces), then each query timed one at a time and reported as
+//! p50/p99, twice in one run:
 //!
 //! 1. In-process: the store, the clock-skew adjustment and the Jaeger JSON encoding, no HTTP.
 //! 2. Through a real tracehound serving that same store, over HTTP on loopback, as Jaeger UI and
@@ -11,24 +12,33 @@
 //! limit 20); search by service only (many matches, newest 20); search by a tag alone (no service
 //! to narrow by: the index cannot help); the service and operation listings.
 //!
+//! With `--disk`, it also reports the load rate, bytes on disk per span against the OTLP protobuf
+//! size of the same spans, and the restart: reopening the store and restoring the statistics from
+//! a checkpoint taken after the load. A directory that already holds data is reused (not loaded
+//! again), so the queries can be timed on a store written earlier.
+//!
 //! ```text
 //! cargo run --release --example querybench
+//! cargo run --release --example querybench -- --disk /var/tmp/qb --traces 1000000
 //! ```
 
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracehound::config::MemoryStoreSettings;
+use prost::Message;
+use tracehound::assembler::Assembler;
+use tracehound::config::{Durability, MemoryStoreSettings, Settings};
 use tracehound::model::query::{MatchRule, TagFilter, TraceQuery};
-use tracehound::model::{AnyValue, SpanKind, TraceId, UnixNanos};
+use tracehound::model::{AnyValue, SpanKind, SpanRecord, TraceId, UnixNanos};
 use tracehound::query::adjust::{adjust_clock_skew, DEFAULT_MAX_CLOCK_SKEW_ADJUSTMENT};
 use tracehound::query::jaeger::json::trace_to_jaeger;
-use tracehound::store::{MemoryStore, Store};
+use tracehound::store::{DiskLimits, DiskStore, MemoryStore, Store};
 use tracehound::telemetry::Telemetry;
 use tracehound::testkit::{splitmix64 as mix, SpanBuilder, BASE_TIME};
 
-const TRACES: u128 = 100_000;
+const DEFAULT_TRACES: u128 = 100_000;
 const SPANS_PER_TRACE: u64 = 10;
 const SERVICES: u64 = 20;
 const OPERATIONS: u64 = 50;
@@ -71,50 +81,146 @@ fn time<T>(samples: usize, mut run: impl FnMut(usize) -> T) -> Vec<Duration> {
         .collect()
 }
 
-fn trace_hex(i: usize) -> String {
-    format!("{:032x}", mix(i as u64) as u128 % TRACES + 1)
+fn trace_hex(i: usize, traces: u128) -> String {
+    format!("{:032x}", mix(i as u64) as u128 % traces + 1)
+}
+
+/// The spans of trace `t` (from 0).
+fn trace_spans(t: u128) -> Vec<Arc<SpanRecord>> {
+    let seed = mix(t as u64);
+    (0..SPANS_PER_TRACE)
+        .map(|i| {
+            let r = mix(seed ^ i);
+            let service = format!("service-{}", r % SERVICES);
+            let operation = format!("operation-{}", (r >> 8) % OPERATIONS);
+            let status = if (r >> 16) % 50 == 0 { 500 } else { 200 };
+            let mut b = SpanBuilder::new(&service, &operation, t + 1, i + 1)
+                .kind(if i == 0 { SpanKind::Server } else { SpanKind::Client })
+                .timing(t as u64 * 10_000_000 + i * 1_000, 1_000 + (r >> 24) % 200_000_000)
+                .attr("http.status_code", AnyValue::Int(status))
+                .attr("customer.tier", AnyValue::String(["free", "pro", "enterprise"][(r % 3) as usize].into()));
+            if i > 0 {
+                b = b.parent(1);
+            }
+            Arc::new(b.build())
+        })
+        .collect()
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn store_settings() -> MemoryStoreSettings {
+    MemoryStoreSettings {
+        max_bytes: 8 << 30,
+        shards: NonZeroUsize::new(16).unwrap(),
+        max_services: 1_000,
+        max_operations_per_service: 10_000,
+        autocomplete_keys: Vec::new(),
+    }
+}
+
+fn open_disk(dir: &Path) -> DiskStore {
+    let limits = DiskLimits { retention: Duration::from_secs(7 * 86_400), max_disk_bytes: None };
+    DiskStore::open(dir, &store_settings(), Durability::Strict, limits, Arc::new(Telemetry::default())).unwrap()
+}
+
+fn assembler(store: Arc<dyn Store>) -> Assembler {
+    Assembler::new(Settings::for_tests().assembler, store, Arc::new(Telemetry::default()))
+}
+
+/// Writes `traces` traces from `threads` writers, 100 traces per write.
+fn load(store: &Arc<dyn Store>, traces: u128, threads: u128) -> u64 {
+    let otlp_bytes = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for w in 0..threads {
+            let (store, otlp_bytes) = (store.clone(), &otlp_bytes);
+            scope.spawn(move || {
+                let mut t = w * 100;
+                while t < traces {
+                    let spans: Vec<Arc<SpanRecord>> = (t..(t + 100).min(traces)).flat_map(trace_spans).collect();
+                    let size = tracehound::query::otlp::encode_spans(&spans).encoded_len() as u64;
+                    otlp_bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+                    store.write(&spans).unwrap();
+                    t += threads * 100;
+                }
+            });
+        }
+    });
+    otlp_bytes.into_inner()
 }
 
 fn main() {
-    let telemetry = Arc::new(Telemetry::default());
-    let store = MemoryStore::new(
-        MemoryStoreSettings {
-            max_bytes: 8 << 30,
-            shards: NonZeroUsize::new(16).unwrap(),
-            max_services: 10_000,
-            max_operations_per_service: 10_000,
-            autocomplete_keys: Vec::new(),
-        },
-        telemetry,
-    );
-    let load = Instant::now();
-    for t in 0..TRACES {
-        let seed = mix(t as u64);
-        let spans = (0..SPANS_PER_TRACE)
-            .map(|i| {
-                let r = mix(seed ^ i);
-                let service = format!("service-{}", r % SERVICES);
-                let operation = format!("operation-{}", (r >> 8) % OPERATIONS);
-                let status = if (r >> 16).is_multiple_of(50) { 500 } else { 200 };
-                let mut b = SpanBuilder::new(&service, &operation, t + 1, i + 1)
-                    .kind(if i == 0 { SpanKind::Server } else { SpanKind::Client })
-                    .timing(t as u64 * 10_000_000 + i * 1_000, 1_000 + (r >> 24) % 200_000_000)
-                    .attr("http.status_code", AnyValue::Int(status))
-                    .attr("customer.tier", AnyValue::String(["free", "pro", "enterprise"][(r % 3) as usize].into()));
-                if i > 0 {
-                    b = b.parent(1);
-                }
-                Arc::new(b.build())
-            })
-            .collect::<Vec<_>>();
-        store.write(&spans).unwrap();
-    }
-    eprintln!("loaded {} spans in {:.1} s", TRACES as u64 * SPANS_PER_TRACE, load.elapsed().as_secs_f64());
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let traces: u128 = flag("--traces").map_or(DEFAULT_TRACES, |n| n.parse().expect("--traces N"));
+    let spans = traces as u64 * SPANS_PER_TRACE;
+    let store: Arc<dyn Store> = match flag("--disk") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            let reused = dir.join("VERSION").exists();
+            let store: Arc<dyn Store> = Arc::new(open_disk(&dir));
+            if reused {
+                eprintln!("reusing the store in {}", dir.display());
+            } else {
+                let started = Instant::now();
+                let otlp = load(&store, traces, 4);
+                let took = started.elapsed().as_secs_f64();
+                // A checkpoint after the load, as the server keeps one at most 30 s old.
+                assembler(store.clone()).checkpoint().unwrap();
+                drop(store);
+                let on_disk = dir_bytes(&dir);
+                println!(
+                    "| load | {spans} spans in {took:.1} s: {:.0} spans/s (4 writers, 1,000 spans per write) |",
+                    spans as f64 / took
+                );
+                println!(
+                    "| bytes on disk | {:.0} B/span ({:.2}× the {:.0} B/span of the same spans as OTLP protobuf) |",
+                    on_disk as f64 / spans as f64,
+                    on_disk as f64 / otlp as f64,
+                    otlp as f64 / spans as f64
+                );
+            }
+            let started = Instant::now();
+            let store = Arc::new(open_disk(&dir));
+            let opened = started.elapsed();
+            let recovered = assembler(store.clone()).recover().unwrap();
+            println!(
+                "| restart | open {:.0} ms, then statistics restored ({recovered:?}) at {:.0} ms |",
+                opened.as_secs_f64() * 1e3,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            store
+        }
+        None => {
+            let store: Arc<dyn Store> = Arc::new(MemoryStore::new(store_settings(), Arc::new(Telemetry::default())));
+            let started = Instant::now();
+            load(&store, traces, 1);
+            eprintln!("loaded {spans} spans in {:.1} s", started.elapsed().as_secs_f64());
+            store
+        }
+    };
+    run_queries(store, traces);
+}
 
-    let store = Arc::new(store);
-    let window = (UnixNanos(BASE_TIME), UnixNanos(BASE_TIME + TRACES as u64 * 10_000_000));
+fn run_queries(store: Arc<dyn Store>, traces: u128) {
+    let spans = traces as u64 * SPANS_PER_TRACE;
+    let trace_hex = |i: usize| trace_hex(i, traces);
+    let window = (UnixNanos(BASE_TIME), UnixNanos(BASE_TIME + traces as u64 * 10_000_000));
 
-    println!("| In-process, 1,000,000 spans / 100,000 traces in the store | p50 | p99 |");
+    println!("| In-process, {spans} spans / {traces} traces in the store | p50 | p99 |");
     println!("|---|---:|---:|");
     report(
         "trace by id, clock-skew adjusted, Jaeger JSON encoded",

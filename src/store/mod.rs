@@ -203,6 +203,9 @@ pub(crate) mod search_props {
     pub const SERVICES: [&str; 3] = ["web", "Web", "db"];
     /// Operation names, likewise.
     pub const OPERATIONS: [&str; 3] = ["get", "GET", "query"];
+    /// Nanoseconds per unit of the generated starts and windows: 2,000 units cover 100 s, so traces
+    /// and windows cross the disk store's one-minute posting ranges.
+    pub const TICK: u64 = 50_000_000;
     /// Values of the `tier` tag each span carries (picked by its start), differing in case too.
     pub const TIERS: [&str; 3] = ["free", "pro", "Pro"];
 
@@ -217,7 +220,7 @@ pub(crate) mod search_props {
             .iter()
             .map(|&(t, i, sv, op, start, d)| {
                 SpanBuilder::new(SERVICES[sv], OPERATIONS[op], u128::from(t), u64::from(i))
-                    .timing(u64::from(start), u64::from(d))
+                    .timing(u64::from(start) * TICK, u64::from(d))
                     .attr("tier", crate::model::AnyValue::String(TIERS[usize::from(start % 3)].into()))
                     .build()
             })
@@ -234,16 +237,20 @@ pub(crate) mod search_props {
             0u64..2_500,
             1usize..6,
             any::<bool>(),
+            proptest::option::of(0u64..500),
+            proptest::option::of(0u64..500),
         )
-            .prop_map(|(service, operation, tier, from, len, limit, zipkin)| TraceQuery {
+            .prop_map(|(service, operation, tier, from, len, limit, zipkin, min, max)| TraceQuery {
+                min_duration: min.map(std::time::Duration::from_nanos),
+                max_duration: max.map(std::time::Duration::from_nanos),
                 service: service.map(|i| SERVICES[i].to_string()),
                 operation: operation.map(|i| OPERATIONS[i].to_string()),
                 tags: tier
                     .map(|i| crate::model::query::TagFilter { key: "tier".into(), value: Some(TIERS[i].into()) })
                     .into_iter()
                     .collect(),
-                start_min: UnixNanos(BASE_TIME + from),
-                start_max: UnixNanos(BASE_TIME + from + len),
+                start_min: UnixNanos(BASE_TIME + from * TICK),
+                start_max: UnixNanos(BASE_TIME + (from + len) * TICK),
                 limit,
                 rule: if zipkin { MatchRule::ZipkinJoint } else { MatchRule::SingleSpan },
                 ignore_case: zipkin,

@@ -13,7 +13,12 @@ use tokio::process::Child;
 use crate::common::*;
 
 const SPANS_PER_EXPORT: u64 = 20;
-const ROUNDS: u64 = 3;
+
+/// Kill-and-restart rounds: 3 in the test suite; `scripts/crash-bench` asks for many more through
+/// `TRACEHOUND_CRASH_ROUNDS`.
+fn rounds(default: u64) -> u64 {
+    std::env::var("TRACEHOUND_CRASH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
 
 /// Starts the binary on the data directory; returns it with its OTLP/HTTP and query addresses.
 async fn start(dir: &std::path::Path, durability: &str) -> (Child, String, String) {
@@ -43,12 +48,12 @@ fn trace_of(round: u64, client: u64, export: u64) -> [u8; 16] {
 
 #[tokio::test]
 async fn acknowledged_spans_survive_sigkill() {
-    kill_and_check("strict", ROUNDS).await;
+    kill_and_check("strict", rounds(3)).await;
 }
 
 #[tokio::test]
 async fn acknowledged_spans_survive_sigkill_in_relaxed_mode() {
-    kill_and_check("relaxed", 2).await;
+    kill_and_check("relaxed", rounds(2)).await;
 }
 
 async fn kill_and_check(durability: &str, rounds: u64) {

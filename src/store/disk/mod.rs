@@ -38,7 +38,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use super::names::{NameEntry, Names};
 use super::{operation_key, service_key, span_tag_keys, tag_key, Store, StoreError, MAX_INDEXED_TAG};
 use crate::config::{Durability, MemoryStoreSettings};
-use crate::model::query::{remote_service, TraceQuery};
+use crate::model::query::{remote_service, MatchRule, TraceQuery};
 use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
 use crate::telemetry::Telemetry;
 
@@ -147,16 +147,60 @@ struct PreparedTrace {
     first: UnixNanos,
     last: UnixNanos,
     value: Vec<u8>,
-    /// Service, operation and tag index prefixes, each with its earliest start in this write.
-    entries: Vec<(Keyed, [u8; 8], UnixNanos)>,
+    /// Service, operation and tag index prefixes, each with what its spans in this write span.
+    entries: Vec<(Keyed, [u8; 8], Extent)>,
+}
+
+/// The spans behind one index entry: their earliest start, and their shortest and longest
+/// durations (kept with the entry, so a search with duration bounds skips entries that cannot match).
+#[derive(Clone, Copy)]
+struct Extent {
+    start: UnixNanos,
+    shortest: u64,
+    longest: u64,
 }
 
 /// Which index an entry goes to.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Keyed {
+    Start,
     Service,
     Operation,
     Tag,
+}
+
+/// One commit's entries under one index key whose starts fall in one [`POSTING_SPAN`]: the latest
+/// start among them, and per trace write its offset in the commit and its spans' shortest and
+/// longest durations (varints).
+#[derive(Default)]
+struct Posting {
+    latest: u64,
+    entries: Vec<u8>,
+}
+
+/// The span-start range one posting covers: a search for an earlier window skips postings whose
+/// latest start is past the end of the range holding the window's end.
+const POSTING_SPAN: u64 = 60_000_000_000;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        v |= u64::from(b & 0x7F) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 const SEQUENCE: &[u8] = b"sequence";
@@ -177,9 +221,9 @@ fn read_u64(bytes: &[u8]) -> u64 {
     bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
 }
 
-/// An index entry: `prefix` · !start · trace id.
-fn entry_key(prefix: &[u8], start: UnixNanos, id: &TraceId) -> Vec<u8> {
-    [prefix, &inverted(start), id.as_bytes()].concat()
+/// A posting's key: `prefix` · !latest start · the commit's first write sequence.
+fn posting_key(prefix: &[u8], latest: u64, commit: u64) -> Vec<u8> {
+    [prefix, &(u64::MAX - latest).to_be_bytes(), &commit.to_be_bytes()].concat()
 }
 
 impl DiskStore {
@@ -376,19 +420,21 @@ impl DiskStore {
             .map(|(id, group)| {
                 let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
                 let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
-                let mut earliest: HashMap<(Keyed, u64), UnixNanos> = HashMap::new();
+                let mut extents: HashMap<(Keyed, u64), Extent> = HashMap::new();
                 for r in &group {
-                    let start = r.span.start;
+                    let (start, nanos) = (r.span.start, r.span.duration_nanos());
                     let mut note = |key: (Keyed, u64)| {
-                        let at = earliest.entry(key).or_insert(start);
-                        *at = (*at).min(start);
+                        let e = extents.entry(key).or_insert(Extent { start, shortest: nanos, longest: nanos });
+                        e.start = e.start.min(start);
+                        e.shortest = e.shortest.min(nanos);
+                        e.longest = e.longest.max(nanos);
                     };
                     note((Keyed::Service, service_key(r.service_name())));
                     note((Keyed::Operation, operation_key(r.service_name(), &r.span.name)));
                     span_tag_keys(r, |key| note((Keyed::Tag, key)));
                 }
                 let entries =
-                    earliest.into_iter().map(|((which, key), start)| (which, key.to_be_bytes(), start)).collect();
+                    extents.into_iter().map(|((which, key), extent)| (which, key.to_be_bytes(), extent)).collect();
                 PreparedTrace { id, first, last, value: codec::encode(&group), entries }
             })
             .collect();
@@ -616,6 +662,8 @@ impl Shared {
         let mut log = arrival.0.to_be_bytes().to_vec();
         // Bounds of traces this batch extends, so two writes of one trace in a group combine.
         let mut bounds: HashMap<TraceId, (UnixNanos, UnixNanos)> = HashMap::new();
+        // The commit's index entries, one posting per index key and start range.
+        let mut postings: HashMap<(Keyed, [u8; 8], u64), Posting> = HashMap::new();
         let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
         for prepared in writes {
             names.extend(prepared.names);
@@ -634,19 +682,28 @@ impl Shared {
                 let (first, last) = known.map_or((t.first, t.last), |(f, l)| (f.min(t.first), l.max(t.last)));
                 bounds.insert(t.id, (first, last));
                 extent = extent.max(last.0.saturating_sub(first.0));
-                batch.insert(&p.by_start, entry_key(&[], t.first, &t.id), Vec::new());
-                for (keyed, key, start) in &t.entries {
-                    let index = match keyed {
-                        Keyed::Service => &p.by_service,
-                        Keyed::Operation => &p.by_operation,
-                        Keyed::Tag => &p.by_tag,
-                    };
-                    batch.insert(index, entry_key(key, *start, &t.id), Vec::new());
+                let offset = sequence - first_sequence;
+                let everything = Extent { start: t.first, shortest: 0, longest: u64::MAX };
+                for (keyed, key, extent) in std::iter::once((Keyed::Start, [0; 8], everything)).chain(t.entries) {
+                    let posting = postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default();
+                    posting.latest = posting.latest.max(extent.start.0);
+                    put_varint(&mut posting.entries, offset);
+                    put_varint(&mut posting.entries, extent.shortest);
+                    put_varint(&mut posting.entries, extent.longest);
                 }
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 log.extend_from_slice(t.id.as_bytes());
                 sequence += 1;
             }
+        }
+        for ((keyed, key, _), posting) in postings {
+            let (index, prefix): (&Keyspace, &[u8]) = match keyed {
+                Keyed::Start => (&p.by_start, &[]),
+                Keyed::Service => (&p.by_service, &key),
+                Keyed::Operation => (&p.by_operation, &key),
+                Keyed::Tag => (&p.by_tag, &key),
+            };
+            batch.insert(index, posting_key(prefix, posting.latest, first_sequence), posting.entries);
         }
         for (id, (first, last)) in bounds {
             batch.insert(&p.traces, id.as_bytes().to_vec(), [first.0.to_be_bytes(), last.0.to_be_bytes()].concat());
@@ -733,13 +790,16 @@ impl Partition {
     }
 }
 
-/// The next key of an index walk, or `None` once it leaves the prefix.
-fn next_key(walk: &mut fjall::Iter, prefix: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+/// A posting read from an index: its key and its entries.
+type Entry = (Vec<u8>, fjall::Slice);
+
+/// The next posting of an index walk, or `None` once it leaves the prefix.
+fn next_entry(walk: &mut fjall::Iter, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
     match walk.next() {
         None => Ok(None),
         Some(item) => {
-            let (key, _) = item.into_inner().map_err(|e| unavailable("reading the index", e))?;
-            Ok(key.starts_with(prefix).then(|| key.to_vec()))
+            let (key, value) = item.into_inner().map_err(|e| unavailable("reading the index", e))?;
+            Ok(key.starts_with(prefix).then(|| (key.to_vec(), value)))
         }
     }
 }
@@ -890,35 +950,52 @@ impl Store for DiskStore {
                 Some(Keyed::Tag) => p.by_tag.clone(),
                 Some(Keyed::Operation) => p.by_operation.clone(),
                 Some(Keyed::Service) => p.by_service.clone(),
-                None => p.by_start.clone(),
+                Some(Keyed::Start) | None => p.by_start.clone(),
             }
         };
         // An entry's start is its write's earliest: a trace reaching the window has one at most
-        // `extent` before the window's start, and every one at most `extent` after its end.
+        // `extent` before the window's start, and every one at most `extent` after its end. A
+        // posting is filed under the latest start of its entries, so walking postings newest first
+        // never meets a later entry after an earlier posting.
         let extent = self.shared.max_extent.load(Ordering::Relaxed);
-        let top = UnixNanos(query.start_max.0.saturating_add(extent));
+        // Postings filed past the end of the range holding `top` hold only later entries.
+        let top = query.start_max.0.saturating_add(extent);
+        let top = UnixNanos((top / POSTING_SPAN).saturating_add(1).saturating_mul(POSTING_SPAN).saturating_sub(1).max(top));
         let floor = query.start_min.0.saturating_sub(extent);
         let mut seen: HashSet<TraceId> = HashSet::new();
         let mut hits: Vec<(UnixNanos, TraceId, Trace)> = Vec::new();
         let from = [&prefix[..], &inverted(top)].concat();
         // One walk per partition, merged by key: keys order by !start, so the merge is newest first
         // across partitions.
-        let mut walks: Vec<fjall::Iter> =
-            self.shared.partitions().iter().map(|(_, p)| index(p).range(from.clone()..)).collect();
-        let mut heads: Vec<Option<Vec<u8>>> = Vec::with_capacity(walks.len());
+        let partitions = self.shared.partitions();
+        let mut walks: Vec<fjall::Iter> = partitions.iter().map(|(_, p)| index(p).range(from.clone()..)).collect();
+        let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
         for walk in &mut walks {
-            heads.push(next_key(walk, &prefix)?);
+            heads.push(next_entry(walk, &prefix)?);
         }
-        while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by(|a, b| heads[*a].cmp(&heads[*b])) {
-            let key = heads[i].take().unwrap_or_default();
-            heads[i] = next_key(&mut walks[i], &prefix)?;
+        // An entry's durations are those of the spans that put it there. Jaeger's rule needs one
+        // span meeting every condition, so any entry's durations decide; Zipkin's lets the duration
+        // come from any span of the service, so only service entries' do.
+        let by_durations = query.min_duration.is_some() || query.max_duration.is_some();
+        let by_durations = by_durations && (query.rule == MatchRule::SingleSpan || which == Some(Keyed::Service));
+        let (shortest, longest) = (
+            query.min_duration.map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
+            query.max_duration.map_or(u64::MAX, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
+        );
+        let key_of = |head: &Option<Entry>| head.as_ref().map(|(key, _)| key.clone());
+        'walk: while let Some(i) =
+            (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i]))
+        {
+            let (key, entries) = heads[i].take().unwrap_or_default();
+            heads[i] = next_entry(&mut walks[i], &prefix)?;
             let rest = &key[prefix.len()..];
             let start = u64::MAX - read_u64(rest);
             if start < floor {
                 break;
             }
             // Results rank by each trace's earliest start; no trace not yet seen can start later
-            // than this entry, so once `limit` matches all start later, the answer is complete.
+            // than this posting's latest entry, so once `limit` matches all start later, the
+            // answer is complete.
             if hits.len() >= query.limit && query.limit > 0 {
                 let mut firsts: Vec<(UnixNanos, TraceId)> = hits.iter().map(|(f, i, _)| (*f, *i)).collect();
                 firsts.sort_unstable_by(|a, b| b.cmp(a));
@@ -926,15 +1003,33 @@ impl Store for DiskStore {
                     break;
                 }
             }
-            let Ok(id) = TraceId::try_from(rest.get(8..24).unwrap_or_default()) else { continue };
-            if !seen.insert(id) {
+            // The commit's log names the trace of each write offset.
+            let partition = &partitions[i].1;
+            let commit = rest.get(8..16).unwrap_or_default();
+            let Some(log) = partition.log.get(commit).map_err(|e| unavailable("reading the write log", e))? else {
                 continue;
-            }
-            let Some(trace) = self.read_trace(id)? else { continue };
-            let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
-            let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
-            if query.may_overlap(first, last) && query.matches(&trace.spans) {
-                hits.push((first, id, trace));
+            };
+            let mut bytes: &[u8] = &entries;
+            while !bytes.is_empty() {
+                let (Some(offset), Some(low), Some(high)) =
+                    (take_varint(&mut bytes), take_varint(&mut bytes), take_varint(&mut bytes))
+                else {
+                    continue 'walk;
+                };
+                if by_durations && (high < shortest || low > longest) {
+                    continue;
+                }
+                let at = 8 + offset as usize * 16;
+                let Ok(id) = TraceId::try_from(log.get(at..at + 16).unwrap_or_default()) else { continue };
+                if !seen.insert(id) {
+                    continue;
+                }
+                let Some(trace) = self.read_trace(id)? else { continue };
+                let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
+                let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
+                if query.may_overlap(first, last) && query.matches(&trace.spans) {
+                    hits.push((first, id, trace));
+                }
             }
         }
         hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));

@@ -492,3 +492,30 @@ fn a_data_directory_serves_one_store_at_a_time() {
     drop(first);
     open(dir.path());
 }
+
+#[test]
+fn a_posting_reaching_past_the_window_still_yields_its_earlier_entries() {
+    // Two traces written together, 10 s apart within one posting range: the posting is filed under
+    // the later start, which lies beyond a window holding only the earlier trace.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let range_start = (crate::testkit::BASE_TIME / POSTING_SPAN + 1) * POSTING_SPAN;
+    let at = |seconds: u64| range_start + seconds * 1_000_000_000 - crate::testkit::BASE_TIME;
+    store
+        .write_owned(vec![
+            SpanBuilder::new("web", "GET /", 1, 1).timing(at(5), 10).build(),
+            SpanBuilder::new("web", "GET /", 2, 1).timing(at(15), 10).build(),
+        ])
+        .unwrap();
+    let window = |from: u64, to: u64| TraceQuery {
+        service: Some("web".into()),
+        start_min: UnixNanos(range_start + from * 1_000_000_000),
+        start_max: UnixNanos(range_start + to * 1_000_000_000),
+        ..TraceQuery::default()
+    };
+    let ids = |q: TraceQuery| store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect::<Vec<_>>();
+    assert_eq!(ids(window(4, 6)), vec![trace_id(1)]);
+    assert_eq!(ids(TraceQuery { service: None, ..window(4, 6) }), vec![trace_id(1)]);
+    assert_eq!(ids(window(14, 16)), vec![trace_id(2)]);
+    assert_eq!(ids(window(0, 59)), vec![trace_id(2), trace_id(1)]);
+}

@@ -151,6 +151,11 @@ impl Names {
         self.insert(entries, values);
     }
 
+    /// Whether every service written is listed (no service was left out by the limit).
+    pub fn lists_every_service(&self) -> bool {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).services.len() < self.max_services
+    }
+
     /// Every service, sorted.
     pub fn services(&self) -> Vec<String> {
         self.index.read().unwrap_or_else(|p| p.into_inner()).services.keys().cloned().collect()

@@ -10,17 +10,19 @@
 //! Keyspaces (integers big-endian; `!t` is `u64::MAX - t`, so ascending order is newest first):
 //! - `spans`: trace id · write sequence → the spans of that trace from one write (see [`codec`]);
 //! - `traces`: trace id → earliest and latest span start;
-//! - `by_start`: !start · trace id, `by_service`: service key · !start · trace id,
-//!   `by_operation`: operation key · !start · trace id, where start is the earliest span start of
-//!   the write's spans of that trace (and service, operation);
-//! - `by_tag`: tag key · !start · trace id, where the tag key hashes service, attribute key and
-//!   value (see [`tag_key`]);
+//! - `by_start`: !latest · commit, `by_service`: service key · !latest · commit, `by_operation`:
+//!   operation key · !latest · commit, `by_tag`: tag key · !latest · commit (the tag key hashes
+//!   service, attribute key and value, see [`tag_key`]): a posting per commit, index key and
+//!   one-minute start range ([`Posting`]), listing each write by its offset in the commit with its
+//!   spans' shortest and longest durations; a write's start there is the earliest of its spans of
+//!   that trace (and service, operation, tag), and `latest` the latest such start in the posting;
 //! - `log`: first write sequence of a commit → its arrival time and the trace ids of its writes in
 //!   sequence order (what a restart replays after the last statistics checkpoint);
 //! - `names`: what the name index lists; `meta`: the write sequence and the longest trace extent.
 //!
-//! Invariants: every `spans` value has entries in `by_start`, `by_service` and `by_operation`
-//! under its own earliest start, written in the same atomic batch; `traces` covers every span of
+//! Invariants: every `spans` value is listed, in the same atomic batch, in the `log` entry of its
+//! commit and in postings of `by_start`, `by_service`, `by_operation` and `by_tag` filed no earlier
+//! than its own earliest start and within its one-minute range; `traces` covers every span of
 //! the trace; `max_extent` is at least every stored trace's start extent.
 
 mod checkpoint;
@@ -91,8 +93,11 @@ struct Shared {
 /// After a failed write, how long the writer refuses writes before trying the disk again.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Most journal bytes a partition keeps before its memtables are flushed.
+const JOURNAL_BYTES: u64 = 128 << 20;
+
 /// Format of the data directory, kept in its `VERSION` file.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How long and how much the disk store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -733,7 +738,8 @@ impl Partition {
     /// Like [`Partition::open`]; a failure says whether the files are damaged (rather than, say,
     /// locked or unreadable for lack of permission), which is when a partition may be set aside.
     fn open_checked(dir: PathBuf) -> Result<Self, (StoreError, bool)> {
-        let opened = Database::builder(&dir).open();
+        // A bounded journal bounds what a restart replays (fjall's default is 512 MiB).
+        let opened = Database::builder(&dir).max_journaling_size(JOURNAL_BYTES).open();
         let db = opened.map_err(|e| {
             let damaged = is_damage(&e);
             (unavailable(&format!("cannot open the disk store partition {}", dir.display()), e), damaged)
@@ -745,8 +751,11 @@ impl Partition {
         let keyspace = |name: &str| {
             db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| unavailable(&format!("keyspace {name}"), e))
         };
+        // Span values live in blob files, written once: compaction moves only their keys.
+        let separated =
+            || KeyspaceCreateOptions::default().with_kv_separation(Some(fjall::KvSeparationOptions::default()));
         let partition = Self {
-            spans: keyspace("spans")?,
+            spans: db.keyspace("spans", separated).map_err(|e| unavailable("keyspace spans", e))?,
             traces: keyspace("traces")?,
             by_start: keyspace("by_start")?,
             by_service: keyspace("by_service")?,
@@ -849,8 +858,21 @@ fn check_version(dir: &Path) -> Result<(), StoreError> {
             ))),
             Err(_) => Err(StoreError::Unavailable(format!("{} is not a format version: {text:?}", path.display()))),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&path, format!("{FORMAT_VERSION}\n"))
-            .map_err(|e| unavailable(&format!("cannot write {}", path.display()), e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Partitions without a VERSION file were written before it existed, in format 1.
+            let older = std::fs::read_dir(dir)
+                .map_err(|e| unavailable(&format!("cannot read {}", dir.display()), e))?
+                .flatten()
+                .any(|entry| entry.file_name().to_string_lossy().starts_with("p-"));
+            if older {
+                return Err(StoreError::Unavailable(format!(
+                    "{} holds data of format version 1 (before VERSION files); this tracehound reads version {FORMAT_VERSION}: move it aside or delete it",
+                    dir.display()
+                )));
+            }
+            std::fs::write(&path, format!("{FORMAT_VERSION}\n"))
+                .map_err(|e| unavailable(&format!("cannot write {}", path.display()), e))
+        }
         Err(e) => Err(unavailable(&format!("cannot read {}", path.display()), e)),
     }
 }
@@ -929,22 +951,28 @@ impl Store for DiskStore {
 
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         // The narrowest index the query names: a tag of the service (the first with a value short
-        // enough to be indexed), else the operation, else the service, else every trace.
+        // enough to be indexed; with no service, the tag under every service), else the operation,
+        // else the service, else every trace.
         let tag = query
             .tags
             .iter()
             .find_map(|t| t.value.as_deref().filter(|v| v.len() <= MAX_INDEXED_TAG).map(|v| (&t.key, v)));
-        let (which, prefix): (Option<Keyed>, Vec<u8>) =
+        let key = |k: u64| k.to_be_bytes().to_vec();
+        let (which, prefixes): (Option<Keyed>, Vec<Vec<u8>>) =
             match (query.service.as_deref(), query.operation.as_deref(), tag) {
-                (Some(service), _, Some((key, value))) => {
-                    (Some(Keyed::Tag), tag_key(service, key, value).to_be_bytes().to_vec())
-                }
+                (Some(service), _, Some((k, v))) => (Some(Keyed::Tag), vec![key(tag_key(service, k, v))]),
                 (Some(service), Some(operation), None) => {
-                    (Some(Keyed::Operation), operation_key(service, operation).to_be_bytes().to_vec())
+                    (Some(Keyed::Operation), vec![key(operation_key(service, operation))])
                 }
-                (Some(service), None, None) => (Some(Keyed::Service), service_key(service).to_be_bytes().to_vec()),
-                (None, _, _) => (None, Vec::new()),
+                (Some(service), None, None) => (Some(Keyed::Service), vec![key(service_key(service))]),
+                (None, _, Some((k, v))) if self.names.lists_every_service() => {
+                    let services = self.names.services();
+                    (Some(Keyed::Tag), services.iter().map(|s| key(tag_key(s, k, v))).collect())
+                }
+                (None, _, _) => (None, vec![Vec::new()]),
             };
+        // Every prefix has the same length.
+        let plen = prefixes.first().map_or(0, Vec::len);
         let index = |p: &Partition| -> Keyspace {
             match which {
                 Some(Keyed::Tag) => p.by_tag.clone(),
@@ -960,18 +988,24 @@ impl Store for DiskStore {
         let extent = self.shared.max_extent.load(Ordering::Relaxed);
         // Postings filed past the end of the range holding `top` hold only later entries.
         let top = query.start_max.0.saturating_add(extent);
-        let top = UnixNanos((top / POSTING_SPAN).saturating_add(1).saturating_mul(POSTING_SPAN).saturating_sub(1).max(top));
+        let top =
+            UnixNanos((top / POSTING_SPAN).saturating_add(1).saturating_mul(POSTING_SPAN).saturating_sub(1).max(top));
         let floor = query.start_min.0.saturating_sub(extent);
         let mut seen: HashSet<TraceId> = HashSet::new();
         let mut hits: Vec<(UnixNanos, TraceId, Trace)> = Vec::new();
-        let from = [&prefix[..], &inverted(top)].concat();
-        // One walk per partition, merged by key: keys order by !start, so the merge is newest first
-        // across partitions.
+        // One walk per partition and prefix, merged by what follows the prefix: !start, so the
+        // merge is newest first across partitions (and services).
         let partitions = self.shared.partitions();
-        let mut walks: Vec<fjall::Iter> = partitions.iter().map(|(_, p)| index(p).range(from.clone()..)).collect();
+        let mut walks: Vec<(usize, &[u8], fjall::Iter)> = Vec::new();
+        for (at, (_, p)) in partitions.iter().enumerate() {
+            for prefix in &prefixes {
+                let from = [&prefix[..], &inverted(top)].concat();
+                walks.push((at, prefix, index(p).range(from..)));
+            }
+        }
         let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
-        for walk in &mut walks {
-            heads.push(next_entry(walk, &prefix)?);
+        for (_, prefix, walk) in &mut walks {
+            heads.push(next_entry(walk, prefix)?);
         }
         // An entry's durations are those of the spans that put it there. Jaeger's rule needs one
         // span meeting every condition, so any entry's durations decide; Zipkin's lets the duration
@@ -982,13 +1016,13 @@ impl Store for DiskStore {
             query.min_duration.map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
             query.max_duration.map_or(u64::MAX, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
         );
-        let key_of = |head: &Option<Entry>| head.as_ref().map(|(key, _)| key.clone());
-        'walk: while let Some(i) =
-            (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i]))
-        {
+        let key_of = |head: &Option<Entry>| head.as_ref().map(|(key, _)| key[plen..].to_vec());
+        'walk: while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
             let (key, entries) = heads[i].take().unwrap_or_default();
-            heads[i] = next_entry(&mut walks[i], &prefix)?;
-            let rest = &key[prefix.len()..];
+            let (at, prefix, walk) = &mut walks[i];
+            heads[i] = next_entry(walk, prefix)?;
+            let at = *at;
+            let rest = &key[plen..];
             let start = u64::MAX - read_u64(rest);
             if start < floor {
                 break;
@@ -1004,7 +1038,7 @@ impl Store for DiskStore {
                 }
             }
             // The commit's log names the trace of each write offset.
-            let partition = &partitions[i].1;
+            let partition = &partitions[at].1;
             let commit = rest.get(8..16).unwrap_or_default();
             let Some(log) = partition.log.get(commit).map_err(|e| unavailable("reading the write log", e))? else {
                 continue;

@@ -452,6 +452,13 @@ fn the_data_directory_format_is_checked() {
         .err()
         .expect("a newer format is refused");
     assert!(refused.to_string().contains("format version 9"), "{refused}");
+    // Partitions from before VERSION files existed are format 1.
+    std::fs::remove_file(dir.path().join("VERSION")).unwrap();
+    std::fs::create_dir(dir.path().join("p-0")).unwrap();
+    let refused = DiskStore::open(dir.path(), &settings(), Durability::Strict, WEEK, Arc::new(Telemetry::default()))
+        .err()
+        .expect("an older format is refused");
+    assert!(refused.to_string().contains("format version 1"), "{refused}");
 }
 
 #[test]

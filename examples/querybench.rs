@@ -93,7 +93,7 @@ fn trace_spans(t: u128) -> Vec<Arc<SpanRecord>> {
             let r = mix(seed ^ i);
             let service = format!("service-{}", r % SERVICES);
             let operation = format!("operation-{}", (r >> 8) % OPERATIONS);
-            let status = if (r >> 16) % 50 == 0 { 500 } else { 200 };
+            let status = if (r >> 16).is_multiple_of(50) { 500 } else { 200 };
             let mut b = SpanBuilder::new(&service, &operation, t + 1, i + 1)
                 .kind(if i == 0 { SpanKind::Server } else { SpanKind::Client })
                 .timing(t as u64 * 10_000_000 + i * 1_000, 1_000 + (r >> 24) % 200_000_000)

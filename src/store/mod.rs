@@ -116,27 +116,68 @@ pub(crate) fn operation_key(service: &str, operation: &str) -> u64 {
 /// Longest tag value (as text) the tag index holds; a search for a longer value uses other indexes.
 pub(crate) const MAX_INDEXED_TAG: usize = 256;
 
-/// The search-index key of a tag `key=value` on a span of `service` (see [`service_key`]).
+/// The search-index key of a tag `key=value` on a span of `service`: the service compared
+/// ignoring ASCII case (see [`service_key`]), key and value exactly, as tag searches compare them.
 pub(crate) fn tag_key(service: &str, key: &str, value: &str) -> u64 {
-    let h = fnv1a_lower(FNV_OFFSET, service);
-    let h = fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), key);
-    fnv1a_lower((h ^ 0xFF).wrapping_mul(FNV_PRIME), value)
+    tag_key_of(service_key(service), key, value)
+}
+
+/// [`tag_key`] from the service's [`service_key`].
+fn tag_key_of(service: u64, key: &str, value: &str) -> u64 {
+    finish(mix_bytes(mix_bytes(service, key.as_bytes()), value.as_bytes()))
+}
+
+/// Mixes bytes into a hash eight at a time, then their length (so `("ab", "c")` and `("a", "bc")`
+/// differ). Written out here, not taken from a crate, because the keys are kept on disk and must
+/// never change with a dependency's version.
+fn mix_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K)
+}
+
+/// Spreads a hash's bits (SplitMix64's finaliser).
+fn finish(mut h: u64) -> u64 {
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
 }
 
 /// Calls `f` with the tag key of every `key=value` a tag search could match on this span, under
 /// either rule set: span and resource attributes and the derived tags (see
 /// `model::query::tag_matches`), values up to [`MAX_INDEXED_TAG`] bytes.
 pub(crate) fn span_tag_keys(record: &SpanRecord, mut f: impl FnMut(u64)) {
+    use std::fmt::Write;
+
     use crate::model::{semconv, AnyValue, StatusCode};
-    let service = record.service_name();
+    let service = service_key(record.service_name());
     let mut add = |key: &str, value: &str| {
         if value.len() <= MAX_INDEXED_TAG {
-            f(tag_key(service, key, value));
+            f(tag_key_of(service, key, value));
         }
     };
+    let mut number = String::new();
     for kv in record.span.attributes.iter().chain(record.resource.attributes.iter()) {
         match &kv.value {
             AnyValue::String(text) => add(&kv.key, text),
+            AnyValue::Bool(b) => add(&kv.key, if *b { "true" } else { "false" }),
+            AnyValue::Int(i) => {
+                // As `AnyValue::to_text` writes it, without allocating for each value.
+                number.clear();
+                let _ = write!(number, "{i}");
+                add(&kv.key, &number);
+            }
             other => add(&kv.key, &other.to_text()),
         }
     }
@@ -177,6 +218,9 @@ fn fnv1a_lower(mut h: u64, text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AnyValue;
+
+    const TAG_KEY_OF_WEB_500: u64 = 8_641_864_566_432_541_488;
 
     #[test]
     fn index_keys_ignore_ascii_case_and_keep_name_boundaries() {
@@ -184,8 +228,21 @@ mod tests {
         assert_eq!(operation_key("Web", "GET /"), operation_key("web", "get /"));
         assert_ne!(operation_key("ab", "c"), operation_key("a", "bc"));
         assert_ne!(service_key("web"), operation_key("web", ""));
-        assert_eq!(tag_key("Web", "http.method", "GET"), tag_key("web", "http.method", "get"));
+        assert_eq!(tag_key("Web", "http.method", "GET"), tag_key("web", "http.method", "GET"));
+        assert_ne!(tag_key("web", "http.method", "GET"), tag_key("web", "http.method", "get"));
         assert_ne!(tag_key("web", "a", "bc"), tag_key("web", "ab", "c"));
+        assert_ne!(tag_key("web", "a", ""), tag_key("web", "", "a"));
+        // Kept on disk: the hash must never change.
+        assert_eq!(tag_key("web", "http.response.status_code", "500"), TAG_KEY_OF_WEB_500);
+        for (value, text) in
+            [(AnyValue::Int(-42), "-42"), (AnyValue::Bool(true), "true"), (AnyValue::Double(0.5), "0.5")]
+        {
+            assert_eq!(value.to_text(), text);
+            let record = crate::testkit::SpanBuilder::new("web", "op", 1, 1).attr("k", value).build();
+            let mut keys = Vec::new();
+            span_tag_keys(&record, |k| keys.push(k));
+            assert!(keys.contains(&tag_key("web", "k", text)), "{text}");
+        }
     }
 }
 

@@ -97,7 +97,7 @@ const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 const JOURNAL_BYTES: u64 = 128 << 20;
 
 /// Format of the data directory, kept in its `VERSION` file.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// How long and how much the disk store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,7 +425,7 @@ impl DiskStore {
             .map(|(id, group)| {
                 let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
                 let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
-                let mut extents: HashMap<(Keyed, u64), Extent> = HashMap::new();
+                let mut extents: rustc_hash::FxHashMap<(Keyed, u64), Extent> = Default::default();
                 for r in &group {
                     let (start, nanos) = (r.span.start, r.span.duration_nanos());
                     let mut note = |key: (Keyed, u64)| {

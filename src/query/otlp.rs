@@ -19,23 +19,14 @@ use opentelemetry_proto::tonic::trace::v1::{
 
 use crate::model::{AnyValue, KeyValue, Resource, Scope, Span, SpanRecord, StatusCode};
 
-/// A scope's spans within one resource group.
-type ScopeGroup<'a> = (&'a Scope, Vec<OtlpSpan>);
+/// Spans grouped by resource, then scope, each in order of first appearance.
+pub type ResourceGroups<'a> = Vec<(&'a Resource, Vec<(&'a Scope, Vec<&'a Span>)>)>;
 
-/// The spans of one or more traces as one OTLP export request, resources and scopes in order of
-/// first appearance, spans in the order given.
-pub fn encode_spans(spans: &[Arc<SpanRecord>]) -> ExportTraceServiceRequest {
-    encode_spans_flagged(spans, |_| 0)
-}
-
-/// Like [`encode_spans`], with `extra_flags(span)` OR-ed into each span's flags.
-pub fn encode_spans_flagged(
-    spans: &[Arc<SpanRecord>],
-    extra_flags: impl Fn(&Span) -> u32,
-) -> ExportTraceServiceRequest {
+/// Groups spans by resource, then scope, as an OTLP request nests them, keeping their order.
+pub fn group_spans(spans: &[Arc<SpanRecord>]) -> ResourceGroups<'_> {
     // Spans that arrived together share their resource and scope `Arc`s; equal values that did not
     // are grouped too. Few groups per trace, so a linear search beats hashing whole resources.
-    let mut groups: Vec<(&Resource, Vec<ScopeGroup<'_>>)> = Vec::new();
+    let mut groups: ResourceGroups<'_> = Vec::new();
     for record in spans {
         let resource = &*record.resource;
         let at = match groups.iter().position(|(r, _)| std::ptr::eq(*r, resource) || *r == resource) {
@@ -54,11 +45,23 @@ pub fn encode_spans_flagged(
                 scopes.len() - 1
             }
         };
-        let mut span = span_to_otlp(&record.span);
-        span.flags |= extra_flags(&record.span);
-        scopes[at].1.push(span);
+        scopes[at].1.push(&record.span);
     }
-    let resource_spans = groups
+    groups
+}
+
+/// The spans of one or more traces as one OTLP export request, resources and scopes in order of
+/// first appearance, spans in the order given.
+pub fn encode_spans(spans: &[Arc<SpanRecord>]) -> ExportTraceServiceRequest {
+    encode_spans_flagged(spans, |_| 0)
+}
+
+/// Like [`encode_spans`], with `extra_flags(span)` OR-ed into each span's flags.
+pub fn encode_spans_flagged(
+    spans: &[Arc<SpanRecord>],
+    extra_flags: impl Fn(&Span) -> u32,
+) -> ExportTraceServiceRequest {
+    let resource_spans = group_spans(spans)
         .into_iter()
         .map(|(resource, scopes)| OtlpResourceSpans {
             resource: Some(resource_to_otlp(resource)),
@@ -66,7 +69,14 @@ pub fn encode_spans_flagged(
                 .into_iter()
                 .map(|(scope, spans)| OtlpScopeSpans {
                     scope: Some(scope_to_otlp(scope)),
-                    spans,
+                    spans: spans
+                        .into_iter()
+                        .map(|span| {
+                            let mut otlp = span_to_otlp(span);
+                            otlp.flags |= extra_flags(span);
+                            otlp
+                        })
+                        .collect(),
                     schema_url: String::new(),
                 })
                 .collect(),

@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use crate::model::{AnyValue, KeyValue, Resource, Scope, Span, SpanRecord, StatusCode};
+use crate::model::{AnyValue, KeyValue, Span, SpanRecord, StatusCode};
+use crate::query::otlp::group_spans;
 use crate::receiver::otlp::convert::{decode_protobuf, request_into_model};
 
 /// Span-flag bit for a Zipkin shared span (OTLP uses bits 0–9).
@@ -20,34 +21,9 @@ const DEBUG: u32 = 1 << 31;
 #[error("stored spans are unreadable: {0}")]
 pub struct CorruptValue(String);
 
-/// The spans of one scope within a resource.
-type ScopeGroup<'a> = (&'a Scope, Vec<&'a Span>);
-
 /// Encodes spans for storage: grouped by resource, then scope, as `encode_spans` groups them.
 pub fn encode(records: &[Arc<SpanRecord>]) -> Vec<u8> {
-    // Spans that arrived together share their resource and scope `Arc`s; equal values that did not
-    // are grouped too. Few groups per trace, so a linear search beats hashing whole resources.
-    let mut groups: Vec<(&Resource, Vec<ScopeGroup<'_>>)> = Vec::new();
-    for record in records {
-        let resource = &*record.resource;
-        let at = match groups.iter().position(|(r, _)| std::ptr::eq(*r, resource) || *r == resource) {
-            Some(i) => i,
-            None => {
-                groups.push((resource, Vec::new()));
-                groups.len() - 1
-            }
-        };
-        let scopes = &mut groups[at].1;
-        let scope = &*record.scope;
-        let at = match scopes.iter().position(|(s, _)| std::ptr::eq(*s, scope) || *s == scope) {
-            Some(i) => i,
-            None => {
-                scopes.push((scope, Vec::new()));
-                scopes.len() - 1
-            }
-        };
-        scopes[at].1.push(&record.span);
-    }
+    let groups = group_spans(records);
     let mut out = Vec::with_capacity(256 * records.len());
     for (resource, scopes) in groups {
         nested(&mut out, 1, |out| {
@@ -166,7 +142,8 @@ fn tag(out: &mut Vec<u8>, field: u32, wire: u32) {
     varint(out, u64::from(field << 3 | wire));
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as a protobuf varint.
+pub(super) fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;

@@ -187,14 +187,7 @@ struct Posting {
 /// latest start is past the end of the range holding the window's end.
 const POSTING_SPAN: u64 = 60_000_000_000;
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
+/// Reads a varint written by [`codec::varint`].
 fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
@@ -692,9 +685,9 @@ impl Shared {
                 for (keyed, key, extent) in std::iter::once((Keyed::Start, [0; 8], everything)).chain(t.entries) {
                     let posting = postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default();
                     posting.latest = posting.latest.max(extent.start.0);
-                    put_varint(&mut posting.entries, offset);
-                    put_varint(&mut posting.entries, extent.shortest);
-                    put_varint(&mut posting.entries, extent.longest);
+                    codec::varint(&mut posting.entries, offset);
+                    codec::varint(&mut posting.entries, extent.shortest);
+                    codec::varint(&mut posting.entries, extent.longest);
                 }
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 log.extend_from_slice(t.id.as_bytes());

@@ -107,21 +107,6 @@ fn trace_spans(t: u128) -> Vec<Arc<SpanRecord>> {
         .collect()
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 fn store_settings() -> MemoryStoreSettings {
     MemoryStoreSettings {
         max_bytes: 8 << 30,
@@ -180,11 +165,11 @@ fn main() {
                 // A checkpoint after the load, as the server keeps one at most 30 s old.
                 assembler(store.clone()).checkpoint().unwrap();
                 drop(store);
-                let on_disk = dir_bytes(&dir);
                 println!(
                     "| load | {spans} spans in {took:.1} s: {:.0} spans/s (4 writers, 1,000 spans per write) |",
                     spans as f64 / took
                 );
+                let on_disk = open_disk(&dir).disk_bytes();
                 println!(
                     "| bytes on disk | {:.0} B/span ({:.2}× the {:.0} B/span of the same spans as OTLP protobuf) |",
                     on_disk as f64 / spans as f64,

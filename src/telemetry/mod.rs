@@ -86,6 +86,8 @@ pub struct Telemetry {
     pub store_write_failures: Counter,
     /// Disk-store partitions set aside at start because they could not be opened.
     pub store_partitions_quarantined: Counter,
+    /// Disk-store partitions dropped whole for the retention or the disk cap.
+    pub store_partitions_dropped: Counter,
     /// Spans not counted in the statistics because the service limit was reached.
     pub stats_spans_dropped: Counter,
     /// Spans counted under a service's overflow operation because its operation limit was reached.
@@ -130,7 +132,7 @@ impl Telemetry {
                 let _ = writeln!(out, "{name}{{receiver=\"{}\",reason=\"{}\"}} {value}", kind.label(), reason.label());
             }
         }
-        let singles: [(&str, &str, &str, i64); 15] = [
+        let singles: [(&str, &str, &str, i64); 16] = [
             (
                 "tracehound_pipeline_spans_queued",
                 "Spans in the ingest pipeline.",
@@ -155,7 +157,7 @@ impl Telemetry {
                 "counter",
                 self.assembler_traces_dropped.get() as i64,
             ),
-            ("tracehound_store_bytes", "Estimated bytes held by the store.", "gauge", self.store_bytes.get()),
+            ("tracehound_store_bytes", "Bytes held by the store: the memory store's estimate, or the disk store's partition files (read every minute).", "gauge", self.store_bytes.get()),
             ("tracehound_store_traces", "Traces held by the store.", "gauge", self.store_traces.get()),
             (
                 "tracehound_store_traces_evicted_total",
@@ -180,6 +182,12 @@ impl Telemetry {
                 "Writes the disk store refused because the disk failed them (full, I/O error).",
                 "counter",
                 self.store_write_failures.get() as i64,
+            ),
+            (
+                "tracehound_store_partitions_dropped_total",
+                "Disk-store partitions dropped whole for --retention or --max-disk-bytes.",
+                "counter",
+                self.store_partitions_dropped.get() as i64,
             ),
             (
                 "tracehound_store_partitions_quarantined_total",

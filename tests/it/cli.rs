@@ -41,13 +41,16 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
     let config = dir.path().join("tracehound.toml");
     // The file sets the query address; flags set the others; an env var sets the log level.
     std::fs::write(&config, "query-addr = \"127.0.0.1:0\"\n").unwrap();
-    let mut command = crate::common::binary();
     // Run where the default data directory, ./tracehound-data, is the test's own.
-    command
-        .args(["--config", config.to_str().unwrap()])
-        .args(crate::common::EPHEMERAL_LISTENERS)
-        .current_dir(dir.path());
-    let listening = crate::common::Listening::start(command).await;
+    let command = || {
+        let mut command = crate::common::binary();
+        command
+            .args(["--config", config.to_str().unwrap()])
+            .args(crate::common::EPHEMERAL_LISTENERS)
+            .current_dir(dir.path());
+        command
+    };
+    let listening = crate::common::Listening::start(command()).await;
     let address = |name: &str| listening.address(name);
     let query = address("query");
     let (status, body) = crate::common::get_json(&format!("http://{query}/api/services")).await;
@@ -71,12 +74,7 @@ async fn binary_serves_on_configured_addresses_and_stops_on_sigterm() {
 
     // The default store is on disk under ./tracehound-data: a restart still has the span.
     assert!(dir.path().join("tracehound-data/VERSION").is_file());
-    let mut command = crate::common::binary();
-    command
-        .args(["--config", config.to_str().unwrap()])
-        .args(crate::common::EPHEMERAL_LISTENERS)
-        .current_dir(dir.path());
-    let listening = crate::common::Listening::start(command).await;
+    let listening = crate::common::Listening::start(command()).await;
     let (status, body) = crate::common::get_json(&format!("http://{}/api/services", listening.address("query"))).await;
     assert_eq!((status, &body["data"]), (200, &serde_json::json!(["cli"])));
     let (status, body) = crate::common::get_json(&format!(

@@ -78,14 +78,7 @@ async fn jaeger_http_adjusts_by_default_and_raw_shows_what_was_stored() {
 }
 
 fn otlp_span<'a>(body: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    body["resourceSpans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|rs| rs["scopeSpans"].as_array().unwrap())
-        .flat_map(|ss| ss["spans"].as_array().unwrap())
-        .find(|s| s["name"] == name)
-        .unwrap()
+    otlp_spans(body).find(|s| s["name"] == name).unwrap()
 }
 
 fn warnings_attribute(span: &serde_json::Value) -> Option<Vec<String>> {

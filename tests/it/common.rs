@@ -297,3 +297,13 @@ impl Listening {
             .to_owned()
     }
 }
+
+/// Every span of an OTLP/JSON body (`resourceSpans` → `scopeSpans` → `spans`); none when absent.
+pub fn otlp_spans(body: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    body["resourceSpans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
+        .flat_map(|ss| ss["spans"].as_array().into_iter().flatten())
+}

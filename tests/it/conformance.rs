@@ -186,14 +186,7 @@ async fn json_ids(url: &str, pick: impl Fn(&Value) -> Vec<String>) -> Result<BTr
 }
 
 fn otlp_trace_ids(result: &Value) -> Vec<String> {
-    result["resourceSpans"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|rs| rs["scopeSpans"].as_array().unwrap())
-        .flat_map(|ss| ss["spans"].as_array().unwrap())
-        .map(|s| s["traceId"].as_str().unwrap().to_owned())
-        .collect()
+    otlp_spans(result).map(|s| s["traceId"].as_str().unwrap().to_owned()).collect()
 }
 
 fn timestamp(nanos: u64) -> prost_types::Timestamp {

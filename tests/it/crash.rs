@@ -110,17 +110,7 @@ async fn kill_and_check(durability: &str, rounds: u64) {
     let mut missing = Vec::new();
     for trace in &acknowledged {
         let (status, body) = get_json(&format!("http://{query}/api/v1/traces/{}", hex(trace))).await;
-        let found = if status == 200 {
-            body["resourceSpans"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|rs| rs["scopeSpans"].as_array().unwrap())
-                .map(|ss| ss["spans"].as_array().unwrap().len())
-                .sum::<usize>()
-        } else {
-            0
-        };
+        let found = if status == 200 { otlp_spans(&body).count() } else { 0 };
         if found != SPANS_PER_EXPORT as usize {
             missing.push(format!("{}: {found} of {SPANS_PER_EXPORT} spans", hex(trace)));
         }

@@ -22,14 +22,7 @@ fn last_hour(extra: &str) -> String {
 }
 
 fn span_names(result: &Value) -> Vec<String> {
-    let mut names: Vec<String> = result["resourceSpans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|rs| rs["scopeSpans"].as_array().unwrap().iter())
-        .flat_map(|ss| ss["spans"].as_array().unwrap().iter())
-        .map(|s| s["name"].as_str().unwrap().to_owned())
-        .collect();
+    let mut names: Vec<String> = otlp_spans(result).map(|s| s["name"].as_str().unwrap().to_owned()).collect();
     names.sort();
     names
 }

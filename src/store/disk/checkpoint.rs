@@ -2,7 +2,7 @@
 //! flight) and where it cuts the stream of writes. Replaced atomically (written aside, synced,
 //! renamed, directory synced), so a crash leaves the old checkpoint or the new one, never half.
 //!
-//! Layout: `THCP`, format (u32), FNV-1a 64 of everything after it (u64), cut length (u32), cut,
+//! Layout: `THCP`, format (u32), CRC-32 of everything after it (u32), cut length (u32), cut,
 //! state; integers big-endian. A file that fails these checks is ignored with a warning: the
 //! caller then rebuilds from the stored spans.
 
@@ -13,7 +13,7 @@ use super::unavailable;
 use crate::store::StoreError;
 
 const MAGIC: &[u8; 4] = b"THCP";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const FILE: &str = "checkpoint";
 
 /// Replaces the checkpoint in `root` with `cut` and `state`.
@@ -22,10 +22,10 @@ pub fn save(root: &Path, cut: &[u8], state: &[u8]) -> Result<(), StoreError> {
     body.extend_from_slice(&(cut.len() as u32).to_be_bytes());
     body.extend_from_slice(cut);
     body.extend_from_slice(state);
-    let mut file = Vec::with_capacity(16 + body.len());
+    let mut file = Vec::with_capacity(12 + body.len());
     file.extend_from_slice(MAGIC);
     file.extend_from_slice(&FORMAT.to_be_bytes());
-    file.extend_from_slice(&fnv64(&body).to_be_bytes());
+    file.extend_from_slice(&crc32(&body).to_be_bytes());
     file.extend_from_slice(&body);
     let aside = root.join(format!("{FILE}.tmp"));
     let write = || -> std::io::Result<()> {
@@ -59,8 +59,8 @@ pub fn load(root: &Path) -> Option<(Vec<u8>, Vec<u8>)> {
 fn parse(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let (format, rest) = rest.split_first_chunk::<4>()?;
-    let (sum, body) = rest.split_first_chunk::<8>()?;
-    if u32::from_be_bytes(*format) != FORMAT || u64::from_be_bytes(*sum) != fnv64(body) {
+    let (sum, body) = rest.split_first_chunk::<4>()?;
+    if u32::from_be_bytes(*format) != FORMAT || u32::from_be_bytes(*sum) != crc32(body) {
         return None;
     }
     let (len, rest) = body.split_first_chunk::<4>()?;
@@ -68,8 +68,10 @@ fn parse(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     (rest.len() >= len).then(|| (rest[..len].to_vec(), rest[len..].to_vec()))
 }
 
-fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    crc.sum()
 }
 
 #[cfg(test)]

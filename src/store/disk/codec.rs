@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use prost::encoding::{encode_key, encode_varint, WireType};
+
 use crate::model::{AnyValue, KeyValue, Span, SpanRecord, StatusCode};
 use crate::query::otlp::group_spans;
 use crate::receiver::otlp::convert::{decode_protobuf, request_into_model};
@@ -108,20 +110,20 @@ fn value(out: &mut Vec<u8>, v: &AnyValue) {
     match v {
         AnyValue::Empty => {}
         AnyValue::String(s) => {
-            tag(out, 1, 2);
-            varint(out, s.len() as u64);
+            tag(out, 1, WireType::LengthDelimited);
+            encode_varint(s.len() as u64, out);
             out.extend_from_slice(s.as_bytes());
         }
         AnyValue::Bool(b) => {
-            tag(out, 2, 0);
-            varint(out, u64::from(*b));
+            tag(out, 2, WireType::Varint);
+            encode_varint(u64::from(*b), out);
         }
         AnyValue::Int(i) => {
-            tag(out, 3, 0);
-            varint(out, *i as u64);
+            tag(out, 3, WireType::Varint);
+            encode_varint(*i as u64, out);
         }
         AnyValue::Double(d) => {
-            tag(out, 4, 1);
+            tag(out, 4, WireType::SixtyFourBit);
             out.extend_from_slice(&d.to_le_bytes());
         }
         AnyValue::Array(values) => nested(out, 5, |out| {
@@ -131,29 +133,20 @@ fn value(out: &mut Vec<u8>, v: &AnyValue) {
         }),
         AnyValue::KvList(pairs) => nested(out, 6, |out| attributes(out, 1, pairs)),
         AnyValue::Bytes(b) => {
-            tag(out, 7, 2);
-            varint(out, b.len() as u64);
+            tag(out, 7, WireType::LengthDelimited);
+            encode_varint(b.len() as u64, out);
             out.extend_from_slice(b);
         }
     }
 }
 
-fn tag(out: &mut Vec<u8>, field: u32, wire: u32) {
-    varint(out, u64::from(field << 3 | wire));
-}
-
-/// Appends `v` as a protobuf varint.
-pub(super) fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+fn tag(out: &mut Vec<u8>, field: u32, wire: WireType) {
+    encode_key(field, wire, out);
 }
 
 /// A length-delimited field written by `f`, its length filled in afterwards.
 fn nested(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
-    tag(out, field, 2);
+    tag(out, field, WireType::LengthDelimited);
     let at = out.len();
     out.push(0);
     f(out);
@@ -162,7 +155,7 @@ fn nested(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
         out[at] = len as u8;
     } else {
         let mut prefix = Vec::with_capacity(10);
-        varint(&mut prefix, len as u64);
+        encode_varint(len as u64, &mut prefix);
         out.splice(at..at + 1, prefix);
     }
 }
@@ -170,29 +163,29 @@ fn nested(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
 /// Scalars and strings are left out when they hold their default, as protobuf encoders do.
 fn uint(out: &mut Vec<u8>, field: u32, v: u64) {
     if v != 0 {
-        tag(out, field, 0);
-        varint(out, v);
+        tag(out, field, WireType::Varint);
+        encode_varint(v, out);
     }
 }
 
 fn fixed64(out: &mut Vec<u8>, field: u32, v: u64) {
     if v != 0 {
-        tag(out, field, 1);
+        tag(out, field, WireType::SixtyFourBit);
         out.extend_from_slice(&v.to_le_bytes());
     }
 }
 
 fn fixed32(out: &mut Vec<u8>, field: u32, v: u32) {
     if v != 0 {
-        tag(out, field, 5);
+        tag(out, field, WireType::ThirtyTwoBit);
         out.extend_from_slice(&v.to_le_bytes());
     }
 }
 
 fn bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
     if !b.is_empty() {
-        tag(out, field, 2);
-        varint(out, b.len() as u64);
+        tag(out, field, WireType::LengthDelimited);
+        encode_varint(b.len() as u64, out);
         out.extend_from_slice(b);
     }
 }

@@ -187,20 +187,6 @@ struct Posting {
 /// latest start is past the end of the range holding the window's end.
 const POSTING_SPAN: u64 = 60_000_000_000;
 
-/// Reads a varint written by [`codec::varint`].
-fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        v |= u64::from(b & 0x7F) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
 const SEQUENCE: &[u8] = b"sequence";
 const MAX_EXTENT: &[u8] = b"max_extent";
 const NAME_OPERATION: u8 = b'o';
@@ -289,6 +275,7 @@ impl DiskStore {
             #[cfg(test)]
             fail_writes: std::sync::atomic::AtomicBool::new(false),
         });
+        shared.telemetry.store_bytes.set(shared.partitions().iter().map(|(_, p)| dir_size(&p.dir)).sum::<u64>() as i64);
         let (queue, pending) = sync_channel::<Pending>(MAX_GROUP * 4);
         let writer = {
             let shared = shared.clone();
@@ -326,9 +313,15 @@ impl DiskStore {
     }
 
     /// Drops partitions past the retention, then the oldest ones while the data directory is over
-    /// the disk cap (never the newest); returns how many it dropped. Runs every minute on its own.
+    /// the disk cap (never the newest); returns how many it dropped. Runs every minute on its own,
+    /// and sets the store-bytes gauge to what the partitions take.
     pub fn expire(&self) -> Result<usize, StoreError> {
         self.shared.expire()
+    }
+
+    /// Bytes the open partitions take on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.shared.partitions().iter().map(|(_, p)| dir_size(&p.dir)).sum()
     }
 
     /// The open partitions' starts, oldest first.
@@ -482,18 +475,25 @@ impl Shared {
             for start in expired {
                 dropped.extend(map.remove(&start));
             }
-            if let Some(cap) = self.limits.max_disk_bytes {
-                let mut total: u64 = map.values().map(|p| dir_size(&p.dir)).sum();
-                while total > cap && map.len() > 1 {
-                    let Some((&oldest, _)) = map.iter().next() else { break };
-                    if let Some(p) = map.remove(&oldest) {
-                        total = total.saturating_sub(dir_size(&p.dir));
-                        dropped.push(p);
-                    }
+        }
+        // Sizes are read without holding the partitions' lock: walking the files takes a while.
+        let sizes: Vec<(u64, u64)> = self.partitions().iter().map(|(start, p)| (*start, dir_size(&p.dir))).collect();
+        let mut total: u64 = sizes.iter().map(|(_, size)| size).sum();
+        if let Some(cap) = self.limits.max_disk_bytes {
+            let mut map = self.partitions.write().unwrap_or_else(|p| p.into_inner());
+            for (start, size) in &sizes {
+                if total <= cap || map.len() <= 1 {
+                    break;
+                }
+                if let Some(p) = map.remove(start) {
+                    total = total.saturating_sub(*size);
+                    dropped.push(p);
                 }
             }
         }
+        self.telemetry.store_bytes.set(total as i64);
         let count = dropped.len();
+        self.telemetry.store_partitions_dropped.add(count as u64);
         for partition in dropped {
             tracing::info!(dir = %partition.dir.display(), "disk store partition dropped (retention or disk cap)");
             remove_when_unused(partition);
@@ -685,9 +685,9 @@ impl Shared {
                 for (keyed, key, extent) in std::iter::once((Keyed::Start, [0; 8], everything)).chain(t.entries) {
                     let posting = postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default();
                     posting.latest = posting.latest.max(extent.start.0);
-                    codec::varint(&mut posting.entries, offset);
-                    codec::varint(&mut posting.entries, extent.shortest);
-                    codec::varint(&mut posting.entries, extent.longest);
+                    prost::encoding::encode_varint(offset, &mut posting.entries);
+                    prost::encoding::encode_varint(extent.shortest, &mut posting.entries);
+                    prost::encoding::encode_varint(extent.longest, &mut posting.entries);
                 }
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 log.extend_from_slice(t.id.as_bytes());
@@ -929,13 +929,15 @@ impl Store for DiskStore {
         if records.is_empty() {
             return Ok(());
         }
-        self.names.record(records);
         let prepared = self.prepare(records);
         let (reply, outcome) = sync_channel(1);
         let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let queue = queue.ok_or_else(|| StoreError::Unavailable("the disk store is closing".into()))?;
         queue.send((prepared, reply)).map_err(|_| StoreError::Unavailable("the disk writer stopped".into()))?;
-        outcome.recv().map_err(|_| StoreError::Unavailable("the disk writer stopped".into()))?
+        outcome.recv().map_err(|_| StoreError::Unavailable("the disk writer stopped".into()))??;
+        // Listed once stored: a refused write (disk full) names nothing.
+        self.names.record(records);
+        Ok(())
     }
 
     fn trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
@@ -1010,7 +1012,7 @@ impl Store for DiskStore {
             query.max_duration.map_or(u64::MAX, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
         );
         let key_of = |head: &Option<Entry>| head.as_ref().map(|(key, _)| key[plen..].to_vec());
-        'walk: while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
+        while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
             let (key, entries) = heads[i].take().unwrap_or_default();
             let (at, prefix, walk) = &mut walks[i];
             heads[i] = next_entry(walk, prefix)?;
@@ -1038,11 +1040,11 @@ impl Store for DiskStore {
             };
             let mut bytes: &[u8] = &entries;
             while !bytes.is_empty() {
-                let (Some(offset), Some(low), Some(high)) =
-                    (take_varint(&mut bytes), take_varint(&mut bytes), take_varint(&mut bytes))
-                else {
-                    continue 'walk;
+                let mut next = || {
+                    prost::encoding::decode_varint(&mut bytes)
+                        .map_err(|e| unavailable("reading a damaged index entry", e))
                 };
+                let (offset, low, high) = (next()?, next()?, next()?);
                 if by_durations && (high < shortest || low > longest) {
                     continue;
                 }

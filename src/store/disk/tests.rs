@@ -137,6 +137,8 @@ impl Clock for ManualClock {
 
 const HOUR: u64 = 3_600_000_000_000;
 const WEEK: Limits = Limits { retention: Duration::from_secs(7 * 24 * 3600), max_disk_bytes: None };
+/// 28 hours of retention: one-hour partitions.
+const HOURLY: Limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: None };
 
 fn open_with_clock(dir: &Path, limits: Limits, clock: Arc<ManualClock>) -> DiskStore {
     DiskStore::open_with(dir, &settings(), Durability::Strict, limits, clock, Arc::new(Telemetry::default())).unwrap()
@@ -197,8 +199,7 @@ fn a_trace_spread_over_partitions_reads_back_whole_and_is_found() {
 fn retention_drops_whole_partitions_and_their_files() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
-    // 28 hours of retention: 1-hour partitions.
-    let limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: None };
+    let limits = HOURLY;
     let store = open_with_clock(dir.path(), limits, clock.clone());
     store.write_owned(vec![SpanBuilder::new("old", "op", 1, 1).build()]).unwrap();
     let old = dir.path().join(format!("p-{}", 100 * HOUR));
@@ -252,7 +253,7 @@ mod props {
             // Each write lands in a new one-hour partition, so searches merge several.
             let dir = tempfile::tempdir().unwrap();
             let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
-            let limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: None };
+            let limits = HOURLY;
             let disk = open_with_clock(dir.path(), limits, clock.clone());
             let memory = MemoryStore::new(settings(), Arc::new(Telemetry::default()));
             for chunk in records(&spans).chunks(batch) {
@@ -394,6 +395,7 @@ fn a_failing_disk_refuses_writes_then_resumes_without_losing_acknowledged_spans(
     assert!(refused.to_string().contains("No space left on device"), "{refused}");
     store.shared.fail_writes.store(false, Ordering::Relaxed);
     // Within the retry interval the store refuses at once, without touching the disk.
+    assert!(store.operations("svc", None).unwrap().iter().all(|o| o.name != "during"), "a refused write lists nothing");
     let early = store.write_owned(vec![SpanBuilder::new("svc", "during", 3, 1).build()]).unwrap_err();
     assert!(early.to_string().contains("retry later"), "{early}");
     std::thread::sleep(RETRY_INTERVAL + Duration::from_millis(100));
@@ -410,7 +412,7 @@ fn a_failing_disk_refuses_writes_then_resumes_without_losing_acknowledged_spans(
 fn a_damaged_partition_is_moved_aside_and_the_others_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
-    let limits = Limits { retention: Duration::from_secs(28 * 3600), max_disk_bytes: None };
+    let limits = HOURLY;
     {
         let store = open_with_clock(dir.path(), limits, clock.clone());
         store.write_owned(vec![SpanBuilder::new("svc", "old", 1, 1).build()]).unwrap();

@@ -45,13 +45,34 @@ impl AnyValue {
     /// string-only formats: scalars plainly, bytes as base64, arrays and maps as JSON text.
     pub fn to_text(&self) -> String {
         match self {
-            Self::Empty => String::new(),
             Self::String(s) => s.clone(),
-            Self::Bool(b) => b.to_string(),
-            Self::Int(i) => i.to_string(),
-            Self::Double(d) => format_double(*d),
-            Self::Bytes(b) => base64::engine::general_purpose::STANDARD.encode(b),
-            Self::Array(_) | Self::KvList(_) => self.to_json().to_string(),
+            _ => {
+                let mut text = String::new();
+                self.write_text(&mut text);
+                text
+            }
+        }
+    }
+
+    /// Appends [`to_text`](Self::to_text)'s string to `out`, building no intermediate value.
+    pub fn write_text(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Self::Empty => {}
+            Self::String(s) => out.push_str(s),
+            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Self::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
+            Self::Double(d) if d.is_finite() => {
+                let _ = write!(out, "{d}");
+            }
+            Self::Double(d) => out.push_str(&format_double(*d)),
+            Self::Bytes(b) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
+            Self::Array(_) | Self::KvList(_) => {
+                let mut bytes = std::mem::take(out).into_bytes();
+                // Writing JSON into a vector cannot fail, and JSON text is UTF-8.
+                let _ = serde_json::to_writer(&mut bytes, &JsonView(self));
+                *out = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            }
         }
     }
 
@@ -98,6 +119,33 @@ fn format_double(d: f64) -> String {
     }
 }
 
+/// Serializes a value as [`AnyValue::to_json`] would build it, without building it.
+struct JsonView<'a>(&'a AnyValue);
+
+impl serde::Serialize for JsonView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self.0 {
+            AnyValue::Empty => serializer.serialize_unit(),
+            AnyValue::String(s) => serializer.serialize_str(s),
+            AnyValue::Bool(b) => serializer.serialize_bool(*b),
+            AnyValue::Int(i) => serializer.serialize_i64(*i),
+            AnyValue::Double(d) if d.is_finite() => serializer.serialize_f64(*d),
+            AnyValue::Double(d) => serializer.serialize_str(&format_double(*d)),
+            AnyValue::Bytes(b) => serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
+            AnyValue::Array(values) => {
+                let mut seq = serializer.serialize_seq(Some(values.len()))?;
+                for v in values {
+                    seq.serialize_element(&JsonView(v))?;
+                }
+                seq.end()
+            }
+            // A map keeps the last of repeated keys, in serde_json's key order: built as to_json does.
+            AnyValue::KvList(_) => self.0.to_json().serialize(serializer),
+        }
+    }
+}
+
 /// The first value with this key.
 pub(crate) fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
     attributes.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
@@ -139,5 +187,46 @@ mod tests {
         assert_eq!(AnyValue::Double(f64::INFINITY).to_text(), "+Inf");
         assert_eq!(AnyValue::Bytes(vec![1, 2, 3]).to_text(), "AQID");
         assert_eq!(AnyValue::Int(-7).to_text(), "-7");
+    }
+
+    fn arb_value() -> impl proptest::strategy::Strategy<Value = AnyValue> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(AnyValue::Empty),
+            ".{0,8}".prop_map(AnyValue::String),
+            any::<bool>().prop_map(AnyValue::Bool),
+            any::<i64>().prop_map(AnyValue::Int),
+            any::<f64>().prop_map(AnyValue::Double),
+            prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-0.0), Just(1e21), Just(1e-7)]
+                .prop_map(AnyValue::Double),
+            proptest::collection::vec(any::<u8>(), 0..6).prop_map(AnyValue::Bytes),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(AnyValue::Array),
+                proptest::collection::vec(("[ab]{0,2}", inner), 0..4)
+                    .prop_map(|pairs| AnyValue::KvList(pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The direct writer renders what building the JSON tree (or the plain scalar) renders.
+        #[test]
+        fn write_text_renders_as_the_json_tree_does(value in arb_value(), prefix in ".{0,3}") {
+            let expected = match &value {
+                AnyValue::Array(_) | AnyValue::KvList(_) => value.to_json().to_string(),
+                AnyValue::Empty => String::new(),
+                AnyValue::String(s) => s.clone(),
+                AnyValue::Bool(b) => b.to_string(),
+                AnyValue::Int(i) => i.to_string(),
+                AnyValue::Double(d) => format_double(*d),
+                AnyValue::Bytes(b) => base64::engine::general_purpose::STANDARD.encode(b),
+            };
+            let mut out = prefix.clone();
+            value.write_text(&mut out);
+            proptest::prop_assert_eq!(out, format!("{prefix}{expected}"));
+            proptest::prop_assert_eq!(value.to_text(), expected);
+        }
     }
 }

@@ -14,7 +14,7 @@ pub use memory::MemoryStore;
 use std::sync::Arc;
 
 use crate::model::query::TraceQuery;
-use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
+use crate::model::{AnyValue, KeyValue, Resource, Scope, SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
 
 /// A failure of the storage backend.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -157,30 +157,24 @@ fn finish(mut h: u64) -> u64 {
 /// Calls `f` with the tag key of every `key=value` a tag search could match on this span, under
 /// either rule set: span and resource attributes and the derived tags (see
 /// `model::query::tag_matches`), values up to [`MAX_INDEXED_TAG`] bytes.
+#[cfg(test)]
 pub(crate) fn span_tag_keys(record: &SpanRecord, mut f: impl FnMut(u64)) {
-    use std::fmt::Write;
-
-    use crate::model::{semconv, AnyValue, StatusCode};
     let service = service_key(record.service_name());
+    let mut text = String::new();
+    own_tag_keys(record, service, &mut text, &mut f);
+    shared_tag_keys(&record.resource, &record.scope, &mut text, f);
+}
+
+/// The part of [`span_tag_keys`] that comes from the span itself: its attributes and the tags
+/// derived from its kind and status. `service` is the span's [`service_key`]; `text` is scratch.
+pub(crate) fn own_tag_keys(record: &SpanRecord, service: u64, text: &mut String, mut f: impl FnMut(u64)) {
+    use crate::model::{semconv, StatusCode};
     let mut add = |key: &str, value: &str| {
         if value.len() <= MAX_INDEXED_TAG {
             f(tag_key_of(service, key, value));
         }
     };
-    let mut number = String::new();
-    for kv in record.span.attributes.iter().chain(record.resource.attributes.iter()) {
-        match &kv.value {
-            AnyValue::String(text) => add(&kv.key, text),
-            AnyValue::Bool(b) => add(&kv.key, if *b { "true" } else { "false" }),
-            AnyValue::Int(i) => {
-                // As `AnyValue::to_text` writes it, without allocating for each value.
-                number.clear();
-                let _ = write!(number, "{i}");
-                add(&kv.key, &number);
-            }
-            other => add(&kv.key, &other.to_text()),
-        }
-    }
+    attribute_tag_keys(&record.span.attributes, text, &mut add);
     let span = &record.span;
     if span.status.code == StatusCode::Error {
         add(semconv::ERROR, "true");
@@ -194,13 +188,39 @@ pub(crate) fn span_tag_keys(record: &SpanRecord, mut f: impl FnMut(u64)) {
     if span.kind != SpanKind::Unspecified {
         add(semconv::SPAN_KIND, span.kind.as_lower_str());
     }
-    for (key, value) in [
-        (semconv::OTEL_STATUS_DESCRIPTION, &span.status.message),
-        (semconv::OTEL_SCOPE_NAME, &record.scope.name),
-        (semconv::OTEL_SCOPE_VERSION, &record.scope.version),
-    ] {
+    if !span.status.message.is_empty() {
+        add(semconv::OTEL_STATUS_DESCRIPTION, &span.status.message);
+    }
+}
+
+/// The part of [`span_tag_keys`] every span of one resource and scope shares: the resource's
+/// attributes and the scope's name and version. `text` is scratch.
+pub(crate) fn shared_tag_keys(resource: &Resource, scope: &Scope, text: &mut String, mut f: impl FnMut(u64)) {
+    use crate::model::semconv;
+    let service = service_key(resource.service_name());
+    let mut add = |key: &str, value: &str| {
+        if value.len() <= MAX_INDEXED_TAG {
+            f(tag_key_of(service, key, value));
+        }
+    };
+    attribute_tag_keys(&resource.attributes, text, &mut add);
+    for (key, value) in [(semconv::OTEL_SCOPE_NAME, &scope.name), (semconv::OTEL_SCOPE_VERSION, &scope.version)] {
         if !value.is_empty() {
             add(key, value);
+        }
+    }
+}
+
+/// Calls `add` with each attribute's key and value as text (`text` holds non-string values).
+fn attribute_tag_keys(attributes: &[KeyValue], text: &mut String, add: &mut impl FnMut(&str, &str)) {
+    for kv in attributes {
+        match &kv.value {
+            AnyValue::String(value) => add(&kv.key, value),
+            other => {
+                text.clear();
+                other.write_text(text);
+                add(&kv.key, text);
+            }
         }
     }
 }

@@ -10,20 +10,25 @@
 //! Keyspaces (integers big-endian; `!t` is `u64::MAX - t`, so ascending order is newest first):
 //! - `spans`: trace id · write sequence → the spans of that trace from one write (see [`codec`]);
 //! - `traces`: trace id → earliest and latest span start;
-//! - `by_start`: !latest · commit, `by_service`: service key · !latest · commit, `by_operation`:
-//!   operation key · !latest · commit, `by_tag`: tag key · !latest · commit (the tag key hashes
-//!   service, attribute key and value, see [`tag_key`]): a posting per commit, index key and
-//!   one-minute start range ([`Posting`]), listing each write by its offset in the commit with its
-//!   spans' shortest and longest durations; a write's start there is the earliest of its spans of
-//!   that trace (and service, operation, tag), and `latest` the latest such start in the posting;
+//! - `by_start`: !latest · base, `by_service`: service key · !latest · base, `by_operation`:
+//!   operation key · !latest · base, `by_tag`: tag key · !latest · base (the tag key hashes
+//!   service, attribute key and value, see [`tag_key`]): a posting per index flush, index key and
+//!   one-minute start range ([`Posting`]), listing each write by its sequence less `base` (the
+//!   flush's first write) with its spans' shortest and longest durations; a write's start there is
+//!   the earliest of its spans of that trace (and service, operation, tag), and `latest` the
+//!   latest such start in the posting. Postings wait in an [`IndexBuffer`] for up to a second;
 //! - `log`: first write sequence of a commit → its arrival time and the trace ids of its writes in
-//!   sequence order (what a restart replays after the last statistics checkpoint);
-//! - `names`: what the name index lists; `meta`: the write sequence and the longest trace extent.
+//!   sequence order (what resolves postings, and what a restart replays after the last
+//!   statistics checkpoint);
+//! - `names`: what the name index lists; `meta`: the write sequence, the longest trace extent and
+//!   the `indexed` mark (the sequence up to which postings are in the index keyspaces).
 //!
 //! Invariants: every `spans` value is listed, in the same atomic batch, in the `log` entry of its
-//! commit and in postings of `by_start`, `by_service`, `by_operation` and `by_tag` filed no earlier
-//! than its own earliest start and within its one-minute range; `traces` covers every span of
-//! the trace; `max_extent` is at least every stored trace's start extent.
+//! commit; it is listed in postings of `by_start`, `by_service`, `by_operation` and `by_tag`, filed
+//! no earlier than its own earliest start and within its one-minute range, in the index buffer or
+//! (once its sequence is below the `indexed` mark) in the keyspaces, or else it is indexed again
+//! from the log when the store opens; `traces` covers every span of the trace; `max_extent` is at
+//! least every stored trace's start extent.
 
 mod checkpoint;
 mod codec;
@@ -36,12 +41,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use rustc_hash::FxHashMap;
 
 use super::names::{NameEntry, Names};
-use super::{operation_key, service_key, span_tag_keys, tag_key, Store, StoreError, MAX_INDEXED_TAG};
+use super::{operation_key, own_tag_keys, service_key, shared_tag_keys, tag_key, Store, StoreError, MAX_INDEXED_TAG};
 use crate::config::{Durability, MemoryStoreSettings};
 use crate::model::query::{remote_service, MatchRule, TraceQuery};
-use crate::model::{SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
+use crate::model::{Resource, Scope, SpanKind, SpanRecord, Trace, TraceId, UnixNanos};
 use crate::telemetry::Telemetry;
 
 /// Traces kept on disk.
@@ -84,6 +90,8 @@ struct Shared {
     closed: Mutex<Vec<(u64, PathBuf)>>,
     /// Since when and why writes fail (disk full, I/O errors); `None` while they succeed.
     failure: Mutex<Option<(Instant, String)>>,
+    /// Postings of the newest commits, not written to the index keyspaces yet.
+    index: Mutex<IndexBuffer>,
     telemetry: Arc<Telemetry>,
     /// Test hook: while set, commits fail as a full disk would.
     #[cfg(test)]
@@ -97,7 +105,16 @@ const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 const JOURNAL_BYTES: u64 = 128 << 20;
 
 /// Format of the data directory, kept in its `VERSION` file.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
+
+/// Longest a commit's postings wait in the [`IndexBuffer`] before they are written.
+const INDEX_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Most bytes of entries the [`IndexBuffer`] holds before its postings are written.
+const INDEX_FLUSH_BYTES: usize = 16 << 20;
+
+/// Most `names` keys a partition remembers having written (so that later commits skip them).
+const NAMES_REMEMBERED: usize = 1 << 16;
 
 /// How long and how much the disk store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +155,8 @@ struct Partition {
     meta: Keyspace,
     /// Next write sequence (only the writer thread advances it).
     sequence: AtomicU64,
+    /// `names` keys written to this partition since it was opened (up to [`NAMES_REMEMBERED`]).
+    names_written: Mutex<rustc_hash::FxHashSet<Vec<u8>>>,
 }
 
 /// One caller's spans, encoded and keyed, ready to commit.
@@ -165,6 +184,15 @@ struct Extent {
     longest: u64,
 }
 
+impl Extent {
+    /// Widens this extent to cover `other`'s spans too.
+    fn widen(&mut self, other: Extent) {
+        self.start = self.start.min(other.start);
+        self.shortest = self.shortest.min(other.shortest);
+        self.longest = self.longest.max(other.longest);
+    }
+}
+
 /// Which index an entry goes to.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Keyed {
@@ -174,9 +202,9 @@ enum Keyed {
     Tag,
 }
 
-/// One commit's entries under one index key whose starts fall in one [`POSTING_SPAN`]: the latest
-/// start among them, and per trace write its offset in the commit and its spans' shortest and
-/// longest durations (varints).
+/// Entries under one index key whose starts fall in one [`POSTING_SPAN`], from the commits of one
+/// index flush: the latest start among them, and per trace write its sequence less the flush's
+/// base and its spans' shortest and longest durations (varints).
 #[derive(Default)]
 struct Posting {
     latest: u64,
@@ -188,6 +216,8 @@ struct Posting {
 const POSTING_SPAN: u64 = 60_000_000_000;
 
 const SEQUENCE: &[u8] = b"sequence";
+/// Meta key: the write sequence up to which postings are in the index keyspaces.
+const INDEXED: &[u8] = b"indexed";
 const MAX_EXTENT: &[u8] = b"max_extent";
 const NAME_OPERATION: u8 = b'o';
 const NAME_VALUE: u8 = b'a';
@@ -205,9 +235,9 @@ fn read_u64(bytes: &[u8]) -> u64 {
     bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
 }
 
-/// A posting's key: `prefix` · !latest start · the commit's first write sequence.
-fn posting_key(prefix: &[u8], latest: u64, commit: u64) -> Vec<u8> {
-    [prefix, &(u64::MAX - latest).to_be_bytes(), &commit.to_be_bytes()].concat()
+/// A posting's key: `prefix` · !latest start · the write sequence its offsets count from.
+fn posting_key(prefix: &[u8], latest: u64, base: u64) -> Vec<u8> {
+    [prefix, &(u64::MAX - latest).to_be_bytes(), &base.to_be_bytes()].concat()
 }
 
 impl DiskStore {
@@ -251,10 +281,16 @@ impl DiskStore {
         for (start, path) in found {
             // A damaged partition is set aside so the others are served; any other failure (a lock,
             // permissions) stops the start-up, since moving the files would not help.
-            let opened = Partition::open_checked(path.clone())
-                .and_then(|p| Ok((p.meta_u64(MAX_EXTENT).map_err(|e| (e, true))?, p)));
+            let opened = Partition::open_checked(path.clone()).and_then(|p| {
+                let extent = p.meta_u64(MAX_EXTENT).map_err(|e| (e, true))?;
+                let reindexed = p.reindex().map_err(|e| (e, true))?;
+                Ok((extent, reindexed, p))
+            });
             match opened {
-                Ok((extent, partition)) => {
+                Ok((extent, reindexed, partition)) => {
+                    if reindexed > 0 {
+                        tracing::info!(dir = %partition.dir.display(), writes = reindexed, "indexed the writes a stop left unindexed");
+                    }
                     max_extent = max_extent.max(extent);
                     partitions.insert(start, Arc::new(partition));
                 }
@@ -270,6 +306,7 @@ impl DiskStore {
             limits,
             clock,
             failure: Mutex::new(None),
+            index: Mutex::new(IndexBuffer::default()),
             closed: Mutex::new(Vec::new()),
             telemetry: telemetry.clone(),
             #[cfg(test)]
@@ -406,30 +443,30 @@ impl DiskStore {
             });
             by_trace[i].1.push(r.clone());
         }
+        let mut shared_keys = SharedKeys::default();
+        let mut text = String::new();
         let traces = by_trace
             .into_iter()
             .map(|(id, group)| {
                 let first = group.iter().map(|r| r.span.start).min().unwrap_or_default();
                 let last = group.iter().map(|r| r.span.start).max().unwrap_or_default();
-                let mut extents: rustc_hash::FxHashMap<(Keyed, u64), Extent> = Default::default();
-                for r in &group {
-                    let (start, nanos) = (r.span.start, r.span.duration_nanos());
-                    let mut note = |key: (Keyed, u64)| {
-                        let e = extents.entry(key).or_insert(Extent { start, shortest: nanos, longest: nanos });
-                        e.start = e.start.min(start);
-                        e.shortest = e.shortest.min(nanos);
-                        e.longest = e.longest.max(nanos);
-                    };
-                    note((Keyed::Service, service_key(r.service_name())));
-                    note((Keyed::Operation, operation_key(r.service_name(), &r.span.name)));
-                    span_tag_keys(r, |key| note((Keyed::Tag, key)));
-                }
-                let entries =
-                    extents.into_iter().map(|((which, key), extent)| (which, key.to_be_bytes(), extent)).collect();
+                let entries = index_entries(&group, &mut text, &mut shared_keys);
                 PreparedTrace { id, first, last, value: codec::encode(&group), entries }
             })
             .collect();
         Prepared { traces, names }
+    }
+
+    /// Writes the buffered postings now (tests).
+    #[cfg(test)]
+    fn flush_index(&self) {
+        self.shared.flush_index_if_due(true);
+    }
+
+    /// Forgets the buffered postings, as a crash would (tests: close the store next).
+    #[cfg(test)]
+    fn lose_index(&self) {
+        *self.shared.index.lock().unwrap() = IndexBuffer::default();
     }
 
     fn read_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
@@ -449,15 +486,15 @@ impl Shared {
     }
 
     /// The partition for arrivals at `now`, created when it does not exist yet.
-    fn current(&self, now: UnixNanos) -> Result<Arc<Partition>, StoreError> {
+    fn current(&self, now: UnixNanos) -> Result<(u64, Arc<Partition>), StoreError> {
         let start = now.0 - now.0 % self.partition_nanos;
         if let Some(p) = self.partitions.read().unwrap_or_else(|p| p.into_inner()).get(&start) {
-            return Ok(p.clone());
+            return Ok((start, p.clone()));
         }
         let partition = Arc::new(Partition::open(self.root.join(format!("p-{start}")))?);
         tracing::info!(dir = %partition.dir.display(), "disk store partition started");
         self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(start, partition.clone());
-        Ok(partition)
+        Ok((start, partition))
     }
 
     fn expire(&self) -> Result<usize, StoreError> {
@@ -515,10 +552,13 @@ impl Shared {
                 (Some(window), Some(since)) => window.saturating_sub(since.elapsed()),
                 _ => Duration::from_secs(3600),
             };
+            let wait = self.index_due_in().map_or(wait, |due| due.min(wait));
             let first = match pending.recv_timeout(wait) {
                 Ok(first) => first,
                 Err(RecvTimeoutError::Timeout) => {
-                    if unsynced_since.take().is_some() {
+                    self.flush_index_if_due(false);
+                    if window.is_some_and(|w| unsynced_since.is_some_and(|since| since.elapsed() >= w)) {
+                        unsynced_since = None;
                         self.sync_relaxed();
                     }
                     continue;
@@ -547,9 +587,9 @@ impl Shared {
                 let _ = reply.send(outcome.clone());
             }
         }
-        if unsynced_since.is_some() {
-            self.sync_relaxed();
-        }
+        // Written and synced at a clean stop, so the next start has nothing to index again.
+        self.flush_index_if_due(true);
+        self.sync_relaxed();
     }
 
     /// Commits, unless writes failed less than [`RETRY_INTERVAL`] ago: then the writes are refused
@@ -616,11 +656,18 @@ impl Shared {
         self.reopen_closed()
     }
 
-    /// Reopens partitions closed after a failed write (kept for the next attempt when that fails).
+    /// Reopens partitions closed after a failed write (kept for the next attempt when that fails),
+    /// indexing again what they hold past their `indexed` mark: the buffered postings may list
+    /// writes the failure lost, so they are dropped.
     fn reopen_closed(&self) -> Result<(), StoreError> {
         let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
         while let Some((start, dir)) = closed.pop() {
-            match Partition::open(dir.clone()) {
+            let mut buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            if buffer.partition == start {
+                *buffer = IndexBuffer::default();
+            }
+            drop(buffer);
+            match Partition::open(dir.clone()).and_then(|p| p.reindex().map(|_| p)) {
                 Ok(partition) => {
                     self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(start, Arc::new(partition));
                 }
@@ -641,27 +688,39 @@ impl Shared {
         }
     }
 
-    /// Writes prepared writes as one atomic batch and persists it as `mode` says.
+    /// Writes prepared writes as one atomic batch and persists it as `mode` says; their postings
+    /// go to the [`IndexBuffer`] once the batch is stored.
     fn commit(&self, writes: Vec<Prepared>, mode: PersistMode) -> Result<(), StoreError> {
         #[cfg(test)]
         if self.fail_writes.load(Ordering::Relaxed) {
             return Err(StoreError::Unavailable("No space left on device (injected)".into()));
         }
         let arrival = self.clock.now();
-        let partition = self.current(arrival)?;
+        let (start, partition) = self.current(arrival)?;
         let earlier: Vec<Arc<Partition>> =
             self.partitions().into_iter().map(|(_, p)| p).filter(|p| !Arc::ptr_eq(p, &partition)).collect();
         let p = &*partition;
-        let mut batch = p.db.batch().durability(None);
-        let mut extent = self.max_extent.load(Ordering::Relaxed);
         let mut sequence = p.sequence.load(Ordering::Relaxed);
         let first_sequence = sequence;
+        // Postings count their writes from the buffer's base: write them first when they are due
+        // (or index another partition), so that the buffer holds this partition's newest writes.
+        let base = {
+            let mut buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            if buffer.due(start) {
+                self.flush_index(&mut buffer)?;
+            }
+            if buffer.since.is_none() {
+                (buffer.partition, buffer.base, buffer.next) = (start, first_sequence, first_sequence);
+            }
+            buffer.base
+        };
+        let mut batch = p.db.batch().durability(None);
+        let mut extent = self.max_extent.load(Ordering::Relaxed);
         // The commit's arrival time, then each write's trace id in sequence order.
         let mut log = arrival.0.to_be_bytes().to_vec();
         // Bounds of traces this batch extends, so two writes of one trace in a group combine.
         let mut bounds: HashMap<TraceId, (UnixNanos, UnixNanos)> = HashMap::new();
-        // The commit's index entries, one posting per index key and start range.
-        let mut postings: HashMap<(Keyed, [u8; 8], u64), Posting> = HashMap::new();
+        let mut postings = Postings::default();
         let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
         for prepared in writes {
             names.extend(prepared.names);
@@ -680,34 +739,20 @@ impl Shared {
                 let (first, last) = known.map_or((t.first, t.last), |(f, l)| (f.min(t.first), l.max(t.last)));
                 bounds.insert(t.id, (first, last));
                 extent = extent.max(last.0.saturating_sub(first.0));
-                let offset = sequence - first_sequence;
-                let everything = Extent { start: t.first, shortest: 0, longest: u64::MAX };
-                for (keyed, key, extent) in std::iter::once((Keyed::Start, [0; 8], everything)).chain(t.entries) {
-                    let posting = postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default();
-                    posting.latest = posting.latest.max(extent.start.0);
-                    prost::encoding::encode_varint(offset, &mut posting.entries);
-                    prost::encoding::encode_varint(extent.shortest, &mut posting.entries);
-                    prost::encoding::encode_varint(extent.longest, &mut posting.entries);
-                }
+                add_entries(&mut postings, sequence - base, t.first, t.entries);
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 log.extend_from_slice(t.id.as_bytes());
                 sequence += 1;
             }
         }
-        for ((keyed, key, _), posting) in postings {
-            let (index, prefix): (&Keyspace, &[u8]) = match keyed {
-                Keyed::Start => (&p.by_start, &[]),
-                Keyed::Service => (&p.by_service, &key),
-                Keyed::Operation => (&p.by_operation, &key),
-                Keyed::Tag => (&p.by_tag, &key),
-            };
-            batch.insert(index, posting_key(prefix, posting.latest, first_sequence), posting.entries);
-        }
         for (id, (first, last)) in bounds {
             batch.insert(&p.traces, id.as_bytes().to_vec(), [first.0.to_be_bytes(), last.0.to_be_bytes()].concat());
         }
-        for key in names {
-            batch.insert(&p.names_keyspace, key, Vec::new());
+        // A name written to this partition once need not be written again.
+        let mut written = p.names_written.lock().unwrap_or_else(|p| p.into_inner());
+        names.retain(|key| !written.contains(key));
+        for key in &names {
+            batch.insert(&p.names_keyspace, key.clone(), Vec::new());
         }
         if sequence > first_sequence {
             batch.insert(&p.log, first_sequence.to_be_bytes().to_vec(), log);
@@ -715,10 +760,80 @@ impl Shared {
         batch.insert(&p.meta, SEQUENCE.to_vec(), sequence.to_be_bytes().to_vec());
         batch.insert(&p.meta, MAX_EXTENT.to_vec(), extent.to_be_bytes().to_vec());
         batch.commit().map_err(|e| unavailable("writing spans", e))?;
+        // Buffered as soon as the batch is in: should the sync fail, the partition is reopened and
+        // indexed again from what it holds, and the buffer dropped.
+        if sequence > first_sequence {
+            let mut buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            for ((keyed, key, range), posting) in postings {
+                buffer.bytes += posting.entries.len();
+                let ranges = buffer.postings.entry((keyed, key)).or_default();
+                match ranges.iter_mut().find(|(r, _)| *r == range) {
+                    Some((_, held)) => {
+                        held.latest = held.latest.max(posting.latest);
+                        held.entries.extend_from_slice(&posting.entries);
+                    }
+                    None => ranges.push((range, posting)),
+                }
+            }
+            buffer.next = sequence;
+            buffer.since.get_or_insert_with(Instant::now);
+        }
         p.db.persist(mode).map_err(|e| unavailable("persisting spans", e))?;
         p.sequence.store(sequence, Ordering::Relaxed);
         self.max_extent.store(extent, Ordering::Relaxed);
+        for key in names {
+            if written.len() >= NAMES_REMEMBERED {
+                break;
+            }
+            written.insert(key);
+        }
         Ok(())
+    }
+
+    /// Writes the buffered postings to their partition's index keyspaces, with its `indexed` mark
+    /// (not synced: a crash loses nothing, since the writes are indexed again at start).
+    fn flush_index(&self, buffer: &mut IndexBuffer) -> Result<(), StoreError> {
+        if buffer.since.is_none() {
+            return Ok(());
+        }
+        // A partition dropped meanwhile takes its postings with it.
+        let partition = self.partitions.read().unwrap_or_else(|p| p.into_inner()).get(&buffer.partition).cloned();
+        if let Some(p) = partition {
+            let mut batch = p.db.batch().durability(None);
+            for ((keyed, key), ranges) in &buffer.postings {
+                for (_, posting) in ranges {
+                    batch.insert(
+                        p.index(*keyed),
+                        posting_key(index_prefix(*keyed, key), posting.latest, buffer.base),
+                        posting.entries.clone(),
+                    );
+                }
+            }
+            batch.insert(&p.meta, INDEXED.to_vec(), buffer.next.to_be_bytes().to_vec());
+            batch.commit().map_err(|e| unavailable("writing the index", e))?;
+        }
+        buffer.postings.clear();
+        buffer.bytes = 0;
+        buffer.since = None;
+        buffer.base = buffer.next;
+        Ok(())
+    }
+
+    /// Writes the buffered postings if they are due; a failure is logged (the next attempt retries).
+    fn flush_index_if_due(&self, force: bool) {
+        let mut buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        let due = buffer.since.is_some_and(|since| force || since.elapsed() >= INDEX_FLUSH_INTERVAL);
+        if due {
+            if let Err(e) = self.flush_index(&mut buffer) {
+                tracing::warn!(error = %e, "writing the disk store's index failed; retrying");
+            }
+        }
+    }
+
+    /// How long until the buffered postings are due, if any wait.
+    fn index_due_in(&self) -> Option<Duration> {
+        let buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        buffer.since.map(|since| INDEX_FLUSH_INTERVAL.saturating_sub(since.elapsed()))
     }
 }
 
@@ -758,11 +873,66 @@ impl Partition {
             names_keyspace: keyspace("names")?,
             meta: keyspace("meta")?,
             sequence: AtomicU64::new(0),
+            names_written: Mutex::new(Default::default()),
             db,
             dir,
         };
         partition.sequence.store(partition.meta_u64(SEQUENCE)?, Ordering::Relaxed);
         Ok(partition)
+    }
+
+    /// The keyspace of an index.
+    fn index(&self, keyed: Keyed) -> &Keyspace {
+        match keyed {
+            Keyed::Start => &self.by_start,
+            Keyed::Service => &self.by_service,
+            Keyed::Operation => &self.by_operation,
+            Keyed::Tag => &self.by_tag,
+        }
+    }
+
+    /// Indexes again the writes after the `indexed` mark (postings a crash kept from being
+    /// written) from the log and the spans; returns how many writes it indexed.
+    fn reindex(&self) -> Result<u64, StoreError> {
+        let indexed = self.meta_u64(INDEXED)?;
+        let sequence = self.sequence.load(Ordering::Relaxed);
+        if indexed >= sequence {
+            return Ok(0);
+        }
+        let mut postings = Postings::default();
+        let mut text = String::new();
+        for item in self.log.range(indexed.to_be_bytes()..) {
+            let (key, value) = item.into_inner().map_err(|e| unavailable("reading the write log", e))?;
+            let first = read_u64(&key);
+            let mut shared = SharedKeys::default();
+            for (i, id) in value.get(8..).unwrap_or_default().chunks_exact(16).enumerate() {
+                let write = first + i as u64;
+                let Some(spans) =
+                    self.spans.get([id, &write.to_be_bytes()].concat()).map_err(|e| unavailable("reading spans", e))?
+                else {
+                    continue;
+                };
+                let group: Vec<Arc<SpanRecord>> = codec::decode(&spans)
+                    .map_err(|e| unavailable("indexing spans again", e))?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
+                let start = group.iter().map(|r| r.span.start).min().unwrap_or_default();
+                add_entries(&mut postings, write - indexed, start, index_entries(&group, &mut text, &mut shared));
+            }
+        }
+        let mut batch = self.db.batch().durability(None);
+        for ((keyed, key, _), posting) in postings {
+            batch.insert(
+                self.index(keyed),
+                posting_key(index_prefix(keyed, &key), posting.latest, indexed),
+                posting.entries,
+            );
+        }
+        batch.insert(&self.meta, INDEXED.to_vec(), sequence.to_be_bytes().to_vec());
+        batch.commit().map_err(|e| unavailable("writing the index", e))?;
+        self.db.persist(PersistMode::SyncData).map_err(|e| unavailable("persisting the index", e))?;
+        Ok(sequence - indexed)
     }
 
     fn meta_u64(&self, key: &[u8]) -> Result<u64, StoreError> {
@@ -789,6 +959,146 @@ impl Partition {
             spans.extend(records.into_iter().map(Arc::new));
         }
         Ok(())
+    }
+}
+
+/// Tag keys of the resources and scopes met so far, by their addresses (the cache holds the
+/// values, so an address is never reused while it is cached).
+type SharedKeys = FxHashMap<(*const Resource, *const Scope), (Arc<Resource>, Arc<Scope>, Vec<u64>)>;
+
+/// The service, operation and tag index entries of one write's spans of one trace, each with what
+/// its spans there span. Tag keys of a resource and scope are computed once per `shared` cache.
+fn index_entries(
+    group: &[Arc<SpanRecord>],
+    text: &mut String,
+    shared: &mut SharedKeys,
+) -> Vec<(Keyed, [u8; 8], Extent)> {
+    let mut extents: FxHashMap<(Keyed, u64), Extent> = FxHashMap::default();
+    let mut note = |key: (Keyed, u64), extent: Extent| {
+        extents.entry(key).and_modify(|e| e.widen(extent)).or_insert(extent);
+    };
+    // Spans by resource and scope (a trace has a few), with the extent of each.
+    let mut sources: Vec<(&SpanRecord, Extent)> = Vec::new();
+    for r in group {
+        let (start, nanos) = (r.span.start, r.span.duration_nanos());
+        let extent = Extent { start, shortest: nanos, longest: nanos };
+        note((Keyed::Operation, operation_key(r.service_name(), &r.span.name)), extent);
+        own_tag_keys(r, service_key(r.service_name()), text, |key| note((Keyed::Tag, key), extent));
+        match sources.iter_mut().find(|(s, _)| Arc::ptr_eq(&s.resource, &r.resource) && Arc::ptr_eq(&s.scope, &r.scope))
+        {
+            Some((_, e)) => e.widen(extent),
+            None => sources.push((r, extent)),
+        }
+    }
+    for (r, extent) in sources {
+        note((Keyed::Service, service_key(r.service_name())), extent);
+        let (_, _, keys) = shared.entry((Arc::as_ptr(&r.resource), Arc::as_ptr(&r.scope))).or_insert_with(|| {
+            let mut keys = Vec::new();
+            shared_tag_keys(&r.resource, &r.scope, text, |key| keys.push(key));
+            (r.resource.clone(), r.scope.clone(), keys)
+        });
+        for &key in keys.iter() {
+            note((Keyed::Tag, key), extent);
+        }
+    }
+    extents.into_iter().map(|((which, key), extent)| (which, key.to_be_bytes(), extent)).collect()
+}
+
+/// Postings by index, key and start range, as one commit (or one re-indexing) builds them.
+type Postings = FxHashMap<(Keyed, [u8; 8], u64), Posting>;
+
+/// Files one write's entries (and its `by_start` entry, from `first`) under `offset`, its write
+/// sequence less the postings' base.
+fn add_entries(postings: &mut Postings, offset: u64, first: UnixNanos, entries: Vec<(Keyed, [u8; 8], Extent)>) {
+    let everything = Extent { start: first, shortest: 0, longest: u64::MAX };
+    for (keyed, key, extent) in std::iter::once((Keyed::Start, [0; 8], everything)).chain(entries) {
+        let posting = postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default();
+        posting.latest = posting.latest.max(extent.start.0);
+        prost::encoding::encode_varint(offset, &mut posting.entries);
+        prost::encoding::encode_varint(extent.shortest, &mut posting.entries);
+        prost::encoding::encode_varint(extent.longest, &mut posting.entries);
+    }
+}
+
+/// A posting with its start range (the start over [`POSTING_SPAN`]).
+type Ranged = (u64, Posting);
+
+/// Postings of recent commits that are not in the index keyspaces yet. They are written together
+/// at most [`INDEX_FLUSH_INTERVAL`] or [`INDEX_FLUSH_BYTES`] apart, so that an index key gets one
+/// posting per flush rather than one per commit (most of a commit's keys were index keys).
+/// Searches read them here meanwhile. After a crash, the writes since the partition's `indexed`
+/// mark are indexed again from the log and the spans when the store opens.
+#[derive(Default)]
+struct IndexBuffer {
+    /// The partition (by its start) whose writes the postings index.
+    partition: u64,
+    /// The write sequence the postings' offsets count from: the partition's `indexed` mark.
+    base: u64,
+    /// The sequence after the last write the postings index.
+    next: u64,
+    /// Postings by index and key, then by start range.
+    postings: FxHashMap<(Keyed, [u8; 8]), Vec<Ranged>>,
+    /// Bytes of entries held.
+    bytes: usize,
+    /// When the oldest posting not yet written arrived; `None` while nothing waits.
+    since: Option<Instant>,
+}
+
+impl IndexBuffer {
+    /// Whether postings wait and must be written before `partition` takes more.
+    fn due(&self, partition: u64) -> bool {
+        self.since.is_some_and(|since| {
+            self.partition != partition || self.bytes >= INDEX_FLUSH_BYTES || since.elapsed() >= INDEX_FLUSH_INTERVAL
+        })
+    }
+}
+
+/// An index walk: a keyspace's postings, or postings still in the [`IndexBuffer`] (sorted).
+enum Walk {
+    Index(fjall::Iter),
+    Buffered(std::vec::IntoIter<Entry>),
+}
+
+impl Walk {
+    /// The next posting, or `None` once the walk leaves the prefix.
+    fn next(&mut self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        match self {
+            Walk::Index(walk) => next_entry(walk, prefix),
+            Walk::Buffered(entries) => Ok(entries.next()),
+        }
+    }
+}
+
+/// Finds the trace id of a write sequence in a partition's log, keeping the last commit read.
+#[derive(Default)]
+struct LogReader {
+    /// Partition (its place in the search's list), first sequence and log entry of the last commit.
+    last: Option<(usize, u64, fjall::Slice)>,
+}
+
+impl LogReader {
+    fn trace_at(&mut self, at: usize, partition: &Partition, sequence: u64) -> Result<Option<TraceId>, StoreError> {
+        let covers = |(a, first, log): &(usize, u64, fjall::Slice)| {
+            *a == at && sequence >= *first && sequence - first < (log.len().saturating_sub(8) / 16) as u64
+        };
+        if !self.last.as_ref().is_some_and(covers) {
+            let Some(item) = partition.log.range(..=sequence.to_be_bytes()).next_back() else { return Ok(None) };
+            let (key, log) = item.into_inner().map_err(|e| unavailable("reading the write log", e))?;
+            self.last = Some((at, read_u64(&key), log));
+        }
+        Ok(self.last.as_ref().filter(|last| covers(last)).and_then(|(_, first, log)| {
+            let at = 8 + (sequence - first) as usize * 16;
+            TraceId::try_from(log.get(at..at + 16).unwrap_or_default()).ok()
+        }))
+    }
+}
+
+/// What an index's keys start with: the index key, except in `by_start`.
+fn index_prefix(keyed: Keyed, key: &[u8; 8]) -> &[u8] {
+    if keyed == Keyed::Start {
+        &[]
+    } else {
+        key
     }
 }
 
@@ -968,14 +1278,7 @@ impl Store for DiskStore {
             };
         // Every prefix has the same length.
         let plen = prefixes.first().map_or(0, Vec::len);
-        let index = |p: &Partition| -> Keyspace {
-            match which {
-                Some(Keyed::Tag) => p.by_tag.clone(),
-                Some(Keyed::Operation) => p.by_operation.clone(),
-                Some(Keyed::Service) => p.by_service.clone(),
-                Some(Keyed::Start) | None => p.by_start.clone(),
-            }
-        };
+        let keyed = which.unwrap_or(Keyed::Start);
         // An entry's start is its write's earliest: a trace reaching the window has one at most
         // `extent` before the window's start, and every one at most `extent` after its end. A
         // posting is filed under the latest start of its entries, so walking postings newest first
@@ -991,17 +1294,44 @@ impl Store for DiskStore {
         // One walk per partition and prefix, merged by what follows the prefix: !start, so the
         // merge is newest first across partitions (and services).
         let partitions = self.shared.partitions();
-        let mut walks: Vec<(usize, &[u8], fjall::Iter)> = Vec::new();
+        let mut walks: Vec<(usize, &[u8], Walk)> = Vec::new();
+        // Postings still in the buffer, read before the keyspaces: a flush in between shows some
+        // twice (the trace is read once), never none.
+        {
+            let buffer = self.shared.index.lock().unwrap_or_else(|p| p.into_inner());
+            let at = partitions.iter().position(|(start, _)| *start == buffer.partition);
+            for prefix in prefixes.iter().filter(|_| buffer.since.is_some()) {
+                let (Some(at), Ok(key)) =
+                    (at, <[u8; 8]>::try_from(if prefix.is_empty() { &[0; 8][..] } else { prefix }))
+                else {
+                    continue;
+                };
+                let from = [&prefix[..], &inverted(top)].concat();
+                let mut entries: Vec<Entry> = buffer
+                    .postings
+                    .get(&(keyed, key))
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, posting)| {
+                        (posting_key(prefix, posting.latest, buffer.base), fjall::Slice::from(posting.entries.clone()))
+                    })
+                    .filter(|(key, _)| *key >= from)
+                    .collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                walks.push((at, prefix, Walk::Buffered(entries.into_iter())));
+            }
+        }
         for (at, (_, p)) in partitions.iter().enumerate() {
             for prefix in &prefixes {
                 let from = [&prefix[..], &inverted(top)].concat();
-                walks.push((at, prefix, index(p).range(from..)));
+                walks.push((at, prefix, Walk::Index(p.index(keyed).range(from..))));
             }
         }
         let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
         for (_, prefix, walk) in &mut walks {
-            heads.push(next_entry(walk, prefix)?);
+            heads.push(walk.next(prefix)?);
         }
+        let mut logs = LogReader::default();
         // An entry's durations are those of the spans that put it there. Jaeger's rule needs one
         // span meeting every condition, so any entry's durations decide; Zipkin's lets the duration
         // come from any span of the service, so only service entries' do.
@@ -1015,7 +1345,7 @@ impl Store for DiskStore {
         while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
             let (key, entries) = heads[i].take().unwrap_or_default();
             let (at, prefix, walk) = &mut walks[i];
-            heads[i] = next_entry(walk, prefix)?;
+            heads[i] = walk.next(prefix)?;
             let at = *at;
             let rest = &key[plen..];
             let start = u64::MAX - read_u64(rest);
@@ -1032,12 +1362,9 @@ impl Store for DiskStore {
                     break;
                 }
             }
-            // The commit's log names the trace of each write offset.
+            // Offsets count from the posting's base sequence; the log names each write's trace.
             let partition = &partitions[at].1;
-            let commit = rest.get(8..16).unwrap_or_default();
-            let Some(log) = partition.log.get(commit).map_err(|e| unavailable("reading the write log", e))? else {
-                continue;
-            };
+            let base = read_u64(rest.get(8..16).unwrap_or_default());
             let mut bytes: &[u8] = &entries;
             while !bytes.is_empty() {
                 let mut next = || {
@@ -1048,8 +1375,7 @@ impl Store for DiskStore {
                 if by_durations && (high < shortest || low > longest) {
                     continue;
                 }
-                let at = 8 + offset as usize * 16;
-                let Ok(id) = TraceId::try_from(log.get(at..at + 16).unwrap_or_default()) else { continue };
+                let Some(id) = logs.trace_at(at, partition, base.saturating_add(offset))? else { continue };
                 if !seen.insert(id) {
                     continue;
                 }

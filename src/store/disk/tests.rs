@@ -248,18 +248,32 @@ mod props {
         fn disk_search_equals_a_full_scan_and_the_memory_store(
             spans in spans(),
             batch in 1usize..8,
+            steps in proptest::collection::vec(0u8..4, 1..8),
             queries in proptest::collection::vec(query(), 1..8),
         ) {
-            // Each write lands in a new one-hour partition, so searches merge several.
+            // After each write: a new one-hour partition (so searches merge several), the same
+            // partition (postings of several commits buffered together), the buffer written to the
+            // index, or a crash that loses the buffer (indexed again when the store reopens).
             let dir = tempfile::tempdir().unwrap();
             let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
             let limits = HOURLY;
-            let disk = open_with_clock(dir.path(), limits, clock.clone());
+            let mut disk = open_with_clock(dir.path(), limits, clock.clone());
             let memory = MemoryStore::new(settings(), Arc::new(Telemetry::default()));
-            for chunk in records(&spans).chunks(batch) {
+            for (chunk, step) in records(&spans).chunks(batch).zip(steps.iter().cycle()) {
                 disk.write_owned(chunk.to_vec()).unwrap();
                 memory.write_owned(chunk.to_vec()).unwrap();
-                clock.0.fetch_add(HOUR, Ordering::Relaxed);
+                match step {
+                    0 => {
+                        clock.0.fetch_add(HOUR, Ordering::Relaxed);
+                    }
+                    1 => {}
+                    2 => disk.flush_index(),
+                    _ => {
+                        disk.lose_index();
+                        drop(disk);
+                        disk = open_with_clock(dir.path(), limits, clock.clone());
+                    }
+                }
             }
             for q in queries {
                 let found: Vec<TraceId> = disk.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
@@ -485,10 +499,64 @@ fn a_tag_search_walks_only_traces_carrying_the_tag() {
     };
     let found: Vec<TraceId> = store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
     assert_eq!(found, vec![trace_id(7)]);
-    // The index holds one entry for the rare value, so the search loads one candidate.
+    // Once written from the buffer, the index holds one entry for the rare value, so the search
+    // loads one candidate.
+    store.flush_index();
     let key = tag_key("web", "http.status_code", "503").to_be_bytes();
     let (_, partition) = store.shared.partitions().pop().unwrap();
     assert_eq!(partition.by_tag.prefix(key).count(), 1);
+    let found: Vec<TraceId> = store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
+    assert_eq!(found, vec![trace_id(7)]);
+}
+
+#[test]
+fn postings_a_crash_kept_from_the_index_are_rebuilt_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let tagged = |t: u128, value: &str| {
+        SpanBuilder::new("web", "GET /", t, 1)
+            .timing(t as u64 * 1_000, 10)
+            .attr("region", AnyValue::String(value.into()))
+            .build()
+    };
+    let search = |store: &DiskStore, value: &str| -> Vec<TraceId> {
+        let q = TraceQuery {
+            service: Some("web".into()),
+            tags: vec![crate::model::query::TagFilter { key: "region".into(), value: Some(value.into()) }],
+            limit: 20,
+            ..TraceQuery::default()
+        };
+        store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect()
+    };
+    let region_key = |value: &str| tag_key("web", "region", value).to_be_bytes();
+    {
+        let store = open(dir.path());
+        store.write_owned(vec![tagged(1, "eu")]).unwrap();
+        store.flush_index();
+        // Two commits whose postings are only buffered when the process dies.
+        store.write_owned(vec![tagged(2, "us")]).unwrap();
+        store.write_owned(vec![tagged(3, "us"), tagged(4, "eu")]).unwrap();
+        assert_eq!(search(&store, "us"), vec![trace_id(3), trace_id(2)]);
+        let (_, partition) = store.shared.partitions().pop().unwrap();
+        assert_eq!(partition.by_tag.prefix(region_key("us")).count(), 0, "still buffered");
+        store.lose_index();
+    }
+    let store = open(dir.path());
+    let (_, partition) = store.shared.partitions().pop().unwrap();
+    assert_eq!(partition.by_tag.prefix(region_key("us")).count(), 1, "indexed again at start");
+    assert_eq!(search(&store, "us"), vec![trace_id(3), trace_id(2)]);
+    assert_eq!(search(&store, "eu"), vec![trace_id(4), trace_id(1)]);
+    // Writes after the restart count on from the rebuilt index.
+    store.write_owned(vec![tagged(5, "us")]).unwrap();
+    assert_eq!(search(&store, "us"), vec![trace_id(5), trace_id(3), trace_id(2)]);
+    store.flush_index();
+    assert_eq!(search(&store, "us"), vec![trace_id(5), trace_id(3), trace_id(2)]);
+    drop(partition);
+    drop(store);
+    // A clean stop writes the buffer: nothing is indexed twice.
+    let store = open(dir.path());
+    let (_, partition) = store.shared.partitions().pop().unwrap();
+    assert_eq!(partition.reindex().unwrap(), 0);
+    assert_eq!(search(&store, "us"), vec![trace_id(5), trace_id(3), trace_id(2)]);
 }
 
 #[test]

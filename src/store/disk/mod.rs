@@ -13,10 +13,11 @@
 //! - `by_start`: !latest · base, `by_service`: service key · !latest · base, `by_operation`:
 //!   operation key · !latest · base, `by_tag`: tag key · !latest · base (the tag key hashes
 //!   service, attribute key and value, see [`tag_key`]): a posting per index flush, index key and
-//!   one-minute start range ([`Posting`]), listing each write by its sequence less `base` (the
-//!   flush's first write) with its spans' shortest and longest durations; a write's start there is
-//!   the earliest of its spans of that trace (and service, operation, tag), and `latest` the
-//!   latest such start in the posting. Postings wait in an [`IndexBuffer`] for up to a second;
+//!   one-minute start range (see [`posting`]), listing its writes newest start first, each by
+//!   its sequence less `base` (the posting's least), its start and its spans' shortest and
+//!   longest durations; a write's start there is the earliest of its spans of that trace (and
+//!   service, operation, tag), and `latest` the latest such start in the posting. Entries wait in
+//!   an [`IndexBuffer`] for up to a second, so a posting gathers the writes of many commits;
 //! - `log`: first write sequence of a commit → its arrival time and the trace ids of its writes in
 //!   sequence order (what resolves postings, and what a restart replays after the last
 //!   statistics checkpoint);
@@ -63,6 +64,9 @@ pub struct DiskStore {
     /// Dropping it stops the expiry thread.
     stop_expiry: Option<SyncSender<()>>,
     expiry: Option<std::thread::JoinHandle<()>>,
+    /// Traces searches loaded as candidates (tests).
+    #[cfg(test)]
+    loaded: AtomicU64,
 }
 
 /// How often partitions are checked against the retention and the disk cap.
@@ -111,7 +115,7 @@ pub const FORMAT_VERSION: u32 = 4;
 const INDEX_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Most bytes of entries the [`IndexBuffer`] holds before its postings are written.
-const INDEX_FLUSH_BYTES: usize = 16 << 20;
+const INDEX_FLUSH_BYTES: usize = 32 << 20;
 
 /// Most `names` keys a partition remembers having written (so that later commits skip them).
 const NAMES_REMEMBERED: usize = 1 << 16;
@@ -202,13 +206,35 @@ enum Keyed {
     Tag,
 }
 
-/// Entries under one index key whose starts fall in one [`POSTING_SPAN`], from the commits of one
-/// index flush: the latest start among them, and per trace write its sequence less the flush's
-/// base and its spans' shortest and longest durations (varints).
-#[derive(Default)]
-struct Posting {
-    latest: u64,
-    entries: Vec<u8>,
+/// One write's entry under an index key: its sequence, the earliest start of its spans there, and
+/// their shortest and longest durations.
+#[derive(Clone, Copy)]
+struct Listed {
+    sequence: u64,
+    start: u64,
+    shortest: u64,
+    longest: u64,
+}
+
+/// Writes the entries of one index key and start range as one posting, newest start first:
+/// returns its latest start, its base (least sequence) and its entries, per write its sequence
+/// less the base, how much earlier it starts than the entry before (the first: than `latest`),
+/// and its spans' shortest and longest durations, as varints. Newest first, with starts, lets a
+/// search stop inside a posting once it has its answer.
+fn posting(entries: &mut [Listed]) -> (u64, u64, Vec<u8>) {
+    entries.sort_unstable_by(|a, b| b.start.cmp(&a.start).then(a.sequence.cmp(&b.sequence)));
+    let latest = entries.first().map_or(0, |e| e.start);
+    let base = entries.iter().map(|e| e.sequence).min().unwrap_or(0);
+    let mut bytes = Vec::with_capacity(entries.len() * 10);
+    let mut previous = latest;
+    for e in entries.iter() {
+        prost::encoding::encode_varint(e.sequence - base, &mut bytes);
+        prost::encoding::encode_varint(previous - e.start, &mut bytes);
+        prost::encoding::encode_varint(e.shortest, &mut bytes);
+        prost::encoding::encode_varint(e.longest, &mut bytes);
+        previous = e.start;
+    }
+    (latest, base, bytes)
 }
 
 /// The span-start range one posting covers: a search for an earlier window skips postings whose
@@ -344,6 +370,8 @@ impl DiskStore {
             writer: Some(writer),
             stop_expiry: Some(stop_expiry),
             expiry: Some(expiry),
+            #[cfg(test)]
+            loaded: AtomicU64::new(0),
         };
         store.restore_names()?;
         Ok(store)
@@ -702,18 +730,17 @@ impl Shared {
         let p = &*partition;
         let mut sequence = p.sequence.load(Ordering::Relaxed);
         let first_sequence = sequence;
-        // Postings count their writes from the buffer's base: write them first when they are due
-        // (or index another partition), so that the buffer holds this partition's newest writes.
-        let base = {
+        // Buffered postings are written first when they are due (or index another partition), so
+        // that the buffer holds this partition's newest writes.
+        {
             let mut buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
             if buffer.due(start) {
                 self.flush_index(&mut buffer)?;
             }
             if buffer.since.is_none() {
-                (buffer.partition, buffer.base, buffer.next) = (start, first_sequence, first_sequence);
+                (buffer.partition, buffer.next) = (start, first_sequence);
             }
-            buffer.base
-        };
+        }
         let mut batch = p.db.batch().durability(None);
         let mut extent = self.max_extent.load(Ordering::Relaxed);
         // The commit's arrival time, then each write's trace id in sequence order.
@@ -739,7 +766,7 @@ impl Shared {
                 let (first, last) = known.map_or((t.first, t.last), |(f, l)| (f.min(t.first), l.max(t.last)));
                 bounds.insert(t.id, (first, last));
                 extent = extent.max(last.0.saturating_sub(first.0));
-                add_entries(&mut postings, sequence - base, t.first, t.entries);
+                add_entries(&mut postings, sequence, t.first, t.entries);
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 log.extend_from_slice(t.id.as_bytes());
                 sequence += 1;
@@ -764,15 +791,12 @@ impl Shared {
         // indexed again from what it holds, and the buffer dropped.
         if sequence > first_sequence {
             let mut buffer = self.index.lock().unwrap_or_else(|p| p.into_inner());
-            for ((keyed, key, range), posting) in postings {
-                buffer.bytes += posting.entries.len();
+            for ((keyed, key, range), entries) in postings {
+                buffer.bytes += entries.len() * std::mem::size_of::<Listed>();
                 let ranges = buffer.postings.entry((keyed, key)).or_default();
                 match ranges.iter_mut().find(|(r, _)| *r == range) {
-                    Some((_, held)) => {
-                        held.latest = held.latest.max(posting.latest);
-                        held.entries.extend_from_slice(&posting.entries);
-                    }
-                    None => ranges.push((range, posting)),
+                    Some((_, held)) => held.extend_from_slice(&entries),
+                    None => ranges.push((range, entries)),
                 }
             }
             buffer.next = sequence;
@@ -800,13 +824,10 @@ impl Shared {
         let partition = self.partitions.read().unwrap_or_else(|p| p.into_inner()).get(&buffer.partition).cloned();
         if let Some(p) = partition {
             let mut batch = p.db.batch().durability(None);
-            for ((keyed, key), ranges) in &buffer.postings {
-                for (_, posting) in ranges {
-                    batch.insert(
-                        p.index(*keyed),
-                        posting_key(index_prefix(*keyed, key), posting.latest, buffer.base),
-                        posting.entries.clone(),
-                    );
+            for ((keyed, key), ranges) in &mut buffer.postings {
+                for (_, entries) in ranges {
+                    let (latest, base, bytes) = posting(entries);
+                    batch.insert(p.index(*keyed), posting_key(index_prefix(*keyed, key), latest, base), bytes);
                 }
             }
             batch.insert(&p.meta, INDEXED.to_vec(), buffer.next.to_be_bytes().to_vec());
@@ -815,7 +836,6 @@ impl Shared {
         buffer.postings.clear();
         buffer.bytes = 0;
         buffer.since = None;
-        buffer.base = buffer.next;
         Ok(())
     }
 
@@ -918,16 +938,13 @@ impl Partition {
                     .map(Arc::new)
                     .collect();
                 let start = group.iter().map(|r| r.span.start).min().unwrap_or_default();
-                add_entries(&mut postings, write - indexed, start, index_entries(&group, &mut text, &mut shared));
+                add_entries(&mut postings, write, start, index_entries(&group, &mut text, &mut shared));
             }
         }
         let mut batch = self.db.batch().durability(None);
-        for ((keyed, key, _), posting) in postings {
-            batch.insert(
-                self.index(keyed),
-                posting_key(index_prefix(keyed, &key), posting.latest, indexed),
-                posting.entries,
-            );
+        for ((keyed, key, _), mut entries) in postings {
+            let (latest, base, bytes) = posting(&mut entries);
+            batch.insert(self.index(keyed), posting_key(index_prefix(keyed, &key), latest, base), bytes);
         }
         batch.insert(&self.meta, INDEXED.to_vec(), sequence.to_be_bytes().to_vec());
         batch.commit().map_err(|e| unavailable("writing the index", e))?;
@@ -1004,39 +1021,37 @@ fn index_entries(
     extents.into_iter().map(|((which, key), extent)| (which, key.to_be_bytes(), extent)).collect()
 }
 
-/// Postings by index, key and start range, as one commit (or one re-indexing) builds them.
-type Postings = FxHashMap<(Keyed, [u8; 8], u64), Posting>;
+/// Entries by index, key and start range, as one commit (or one re-indexing) collects them.
+type Postings = FxHashMap<(Keyed, [u8; 8], u64), Vec<Listed>>;
 
-/// Files one write's entries (and its `by_start` entry, from `first`) under `offset`, its write
-/// sequence less the postings' base.
-fn add_entries(postings: &mut Postings, offset: u64, first: UnixNanos, entries: Vec<(Keyed, [u8; 8], Extent)>) {
+/// Files one write's entries (and its `by_start` entry, from `first`) under its `sequence`.
+fn add_entries(postings: &mut Postings, sequence: u64, first: UnixNanos, entries: Vec<(Keyed, [u8; 8], Extent)>) {
     let everything = Extent { start: first, shortest: 0, longest: u64::MAX };
     for (keyed, key, extent) in std::iter::once((Keyed::Start, [0; 8], everything)).chain(entries) {
-        let posting = postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default();
-        posting.latest = posting.latest.max(extent.start.0);
-        prost::encoding::encode_varint(offset, &mut posting.entries);
-        prost::encoding::encode_varint(extent.shortest, &mut posting.entries);
-        prost::encoding::encode_varint(extent.longest, &mut posting.entries);
+        postings.entry((keyed, key, extent.start.0 / POSTING_SPAN)).or_default().push(Listed {
+            sequence,
+            start: extent.start.0,
+            shortest: extent.shortest,
+            longest: extent.longest,
+        });
     }
 }
 
-/// A posting with its start range (the start over [`POSTING_SPAN`]).
-type Ranged = (u64, Posting);
+/// Entries of one start range (the start over [`POSTING_SPAN`]).
+type Ranged = (u64, Vec<Listed>);
 
-/// Postings of recent commits that are not in the index keyspaces yet. They are written together
-/// at most [`INDEX_FLUSH_INTERVAL`] or [`INDEX_FLUSH_BYTES`] apart, so that an index key gets one
-/// posting per flush rather than one per commit (most of a commit's keys were index keys).
+/// Index entries of recent commits that are not in the index keyspaces yet. They are written
+/// together at most [`INDEX_FLUSH_INTERVAL`] or [`INDEX_FLUSH_BYTES`] apart, so that postings
+/// gather the writes of many commits rather than one each (most of a commit's keys were postings).
 /// Searches read them here meanwhile. After a crash, the writes since the partition's `indexed`
 /// mark are indexed again from the log and the spans when the store opens.
 #[derive(Default)]
 struct IndexBuffer {
     /// The partition (by its start) whose writes the postings index.
     partition: u64,
-    /// The write sequence the postings' offsets count from: the partition's `indexed` mark.
-    base: u64,
     /// The sequence after the last write the postings index.
     next: u64,
-    /// Postings by index and key, then by start range.
+    /// Entries by index and key, then by start range.
     postings: FxHashMap<(Keyed, [u8; 8]), Vec<Ranged>>,
     /// Bytes of entries held.
     bytes: usize,
@@ -1307,16 +1322,14 @@ impl Store for DiskStore {
                     continue;
                 };
                 let from = [&prefix[..], &inverted(top)].concat();
-                let mut entries: Vec<Entry> = buffer
-                    .postings
-                    .get(&(keyed, key))
-                    .into_iter()
-                    .flatten()
-                    .map(|(_, posting)| {
-                        (posting_key(prefix, posting.latest, buffer.base), fjall::Slice::from(posting.entries.clone()))
-                    })
-                    .filter(|(key, _)| *key >= from)
-                    .collect();
+                let mut entries: Vec<Entry> = Vec::new();
+                for (_, listed) in buffer.postings.get(&(keyed, key)).into_iter().flatten() {
+                    let (latest, base, bytes) = posting(&mut listed.clone());
+                    let key = posting_key(prefix, latest, base);
+                    if key >= from {
+                        entries.push((key, fjall::Slice::from(bytes)));
+                    }
+                }
                 entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 walks.push((at, prefix, Walk::Buffered(entries.into_iter())));
             }
@@ -1342,37 +1355,40 @@ impl Store for DiskStore {
             query.max_duration.map_or(u64::MAX, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64),
         );
         let key_of = |head: &Option<Entry>| head.as_ref().map(|(key, _)| key[plen..].to_vec());
-        while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
+        let latest_of = |head: &Option<Entry>| head.as_ref().map_or(0, |(key, _)| u64::MAX - read_u64(&key[plen..]));
+        // The first start the `limit`-th best match has, once there are that many.
+        let mut kth: Option<u64> = None;
+        'walk: while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
             let (key, entries) = heads[i].take().unwrap_or_default();
             let (at, prefix, walk) = &mut walks[i];
             heads[i] = walk.next(prefix)?;
             let at = *at;
             let rest = &key[plen..];
-            let start = u64::MAX - read_u64(rest);
-            if start < floor {
-                break;
-            }
-            // Results rank by each trace's earliest start; no trace not yet seen can start later
-            // than this posting's latest entry, so once `limit` matches all start later, the
-            // answer is complete.
-            if hits.len() >= query.limit && query.limit > 0 {
-                let mut firsts: Vec<(UnixNanos, TraceId)> = hits.iter().map(|(f, i, _)| (*f, *i)).collect();
-                firsts.sort_unstable_by(|a, b| b.cmp(a));
-                if firsts[query.limit - 1].0 .0 > start {
-                    break;
-                }
-            }
+            // Entries not read yet start no later than the next entry here or the latest of the
+            // next posting of any walk.
+            let later = heads.iter().map(latest_of).max().unwrap_or(0);
             // Offsets count from the posting's base sequence; the log names each write's trace.
             let partition = &partitions[at].1;
             let base = read_u64(rest.get(8..16).unwrap_or_default());
+            let mut start = u64::MAX - read_u64(rest);
             let mut bytes: &[u8] = &entries;
             while !bytes.is_empty() {
                 let mut next = || {
                     prost::encoding::decode_varint(&mut bytes)
                         .map_err(|e| unavailable("reading a damaged index entry", e))
                 };
-                let (offset, low, high) = (next()?, next()?, next()?);
-                if by_durations && (high < shortest || low > longest) {
+                let (offset, earlier, low, high) = (next()?, next()?, next()?, next()?);
+                start = start.saturating_sub(earlier);
+                let bound = start.max(later);
+                if bound < floor {
+                    break 'walk;
+                }
+                // Results rank by each trace's earliest start, and no trace not seen yet starts
+                // later than `bound`: once `limit` matches all start later, the answer is complete.
+                if kth.is_some_and(|kth| kth > bound) {
+                    break 'walk;
+                }
+                if start < floor || (by_durations && (high < shortest || low > longest)) {
                     continue;
                 }
                 let Some(id) = logs.trace_at(at, partition, base.saturating_add(offset))? else { continue };
@@ -1380,10 +1396,17 @@ impl Store for DiskStore {
                     continue;
                 }
                 let Some(trace) = self.read_trace(id)? else { continue };
+                #[cfg(test)]
+                self.loaded.fetch_add(1, Ordering::Relaxed);
                 let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
                 let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
                 if query.may_overlap(first, last) && query.matches(&trace.spans) {
                     hits.push((first, id, trace));
+                    if hits.len() >= query.limit && query.limit > 0 {
+                        let mut firsts: Vec<u64> = hits.iter().map(|(f, _, _)| f.0).collect();
+                        firsts.sort_unstable_by(|a, b| b.cmp(a));
+                        kth = Some(firsts[query.limit - 1]);
+                    }
                 }
             }
         }

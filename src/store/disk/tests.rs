@@ -510,6 +510,77 @@ fn a_tag_search_walks_only_traces_carrying_the_tag() {
 }
 
 #[test]
+fn a_broad_search_stops_inside_a_posting_once_it_has_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // 40 traces of one service in one commit and one posting range, written out of start order
+    // (trace t starts at ((17 t) mod 40 + 1) µs): one posting, its entries newest start first.
+    let start = |t: u128| ((t * 17) % 40 + 1) as u64 * 1_000;
+    store
+        .write_owned(
+            (1..=40u128).map(|t| SpanBuilder::new("web", "GET /", t, 1).timing(start(t), 10).build()).collect(),
+        )
+        .unwrap();
+    let mut by_start: Vec<u128> = (1..=40).collect();
+    by_start.sort_by_key(|t| std::cmp::Reverse(start(*t)));
+    let newest: Vec<TraceId> = by_start.iter().take(3).map(|t| trace_id(*t)).collect();
+    let q = TraceQuery { service: Some("web".into()), limit: 3, ..TraceQuery::default() };
+    let search = |store: &DiskStore| {
+        let before = store.loaded.load(Ordering::Relaxed);
+        let found = store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect::<Vec<_>>();
+        (found, store.loaded.load(Ordering::Relaxed) - before)
+    };
+    assert_eq!(search(&store), (newest.clone(), 3), "from the buffer");
+    store.flush_index();
+    let (_, partition) = store.shared.partitions().pop().unwrap();
+    let postings: Vec<_> =
+        partition.by_service.prefix(service_key("web").to_be_bytes()).map(|i| i.into_inner().unwrap()).collect();
+    assert_eq!(postings.len(), 1);
+    let (key, entries) = &postings[0];
+    let (latest, base) = (u64::MAX - read_u64(&key[8..]), read_u64(&key[16..]));
+    let mut bytes: &[u8] = entries;
+    let (mut listed, mut at) = (Vec::new(), latest);
+    let mut logs = LogReader::default();
+    while !bytes.is_empty() {
+        let mut next = || prost::encoding::decode_varint(&mut bytes).unwrap();
+        let (offset, earlier, _, _) = (next(), next(), next(), next());
+        at -= earlier;
+        let id = logs.trace_at(0, &partition, base + offset).unwrap().unwrap();
+        listed.push((id, at));
+    }
+    let expected: Vec<(TraceId, u64)> =
+        by_start.iter().map(|t| (trace_id(*t), crate::testkit::BASE_TIME + start(*t))).collect();
+    assert_eq!(listed, expected);
+    assert_eq!(search(&store), (newest, 3), "from the index");
+}
+
+#[test]
+fn a_search_stops_only_when_no_other_posting_can_rank_higher() {
+    // Partition one holds traces starting at 100, 90 and 10 µs in one posting; partition two, a
+    // trace at 95 µs and one at 90 µs with a higher id (ranked first among equal starts). The newest
+    // two are found only if the walk of partition one looks past its own next entry.
+    for flushed in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
+        let store = open_with_clock(dir.path(), HOURLY, clock.clone());
+        let span = |t: u128, micros: u64| SpanBuilder::new("web", "GET /", t, 1).timing(micros * 1_000, 10).build();
+        store.write_owned(vec![span(1, 100), span(2, 90), span(3, 10)]).unwrap();
+        store.flush_index();
+        clock.0.fetch_add(HOUR, Ordering::Relaxed);
+        store.write_owned(vec![span(4, 95), span(5, 90)]).unwrap();
+        if flushed {
+            store.flush_index();
+        }
+        let ids = |limit: usize| {
+            let q = TraceQuery { service: Some("web".into()), limit, ..TraceQuery::default() };
+            store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(2), vec![trace_id(1), trace_id(4)], "flushed: {flushed}");
+        assert_eq!(ids(3), vec![trace_id(1), trace_id(4), trace_id(5)], "flushed: {flushed}");
+    }
+}
+
+#[test]
 fn postings_a_crash_kept_from_the_index_are_rebuilt_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let tagged = |t: u128, value: &str| {

@@ -216,23 +216,28 @@ struct Listed {
     longest: u64,
 }
 
+/// Unit of the starts kept in a posting's entries: a microsecond, rounded up, so a start read
+/// back is never earlier than the write's.
+const ENTRY_START_UNIT: u64 = 1_000;
+
 /// Writes the entries of one index key and start range as one posting, newest start first:
 /// returns its latest start, its base (least sequence) and its entries, per write its sequence
-/// less the base, how much earlier it starts than the entry before (the first: than `latest`),
-/// and its spans' shortest and longest durations, as varints. Newest first, with starts, lets a
-/// search stop inside a posting once it has its answer.
+/// less the base, how many [`ENTRY_START_UNIT`]s earlier it starts than the entry before (the
+/// first: than `latest`), and its spans' shortest and longest durations, as varints. Newest
+/// first, with starts, lets a search stop inside a posting once it has its answer.
 fn posting(entries: &mut [Listed]) -> (u64, u64, Vec<u8>) {
     entries.sort_unstable_by(|a, b| b.start.cmp(&a.start).then(a.sequence.cmp(&b.sequence)));
     let latest = entries.first().map_or(0, |e| e.start);
     let base = entries.iter().map(|e| e.sequence).min().unwrap_or(0);
-    let mut bytes = Vec::with_capacity(entries.len() * 10);
-    let mut previous = latest;
+    let mut bytes = Vec::with_capacity(entries.len() * 8);
+    let mut previous = latest.div_ceil(ENTRY_START_UNIT);
     for e in entries.iter() {
+        let start = e.start.div_ceil(ENTRY_START_UNIT);
         prost::encoding::encode_varint(e.sequence - base, &mut bytes);
-        prost::encoding::encode_varint(previous - e.start, &mut bytes);
+        prost::encoding::encode_varint(previous - start, &mut bytes);
         prost::encoding::encode_varint(e.shortest, &mut bytes);
         prost::encoding::encode_varint(e.longest, &mut bytes);
-        previous = e.start;
+        previous = start;
     }
     (latest, base, bytes)
 }
@@ -1370,7 +1375,8 @@ impl Store for DiskStore {
             // Offsets count from the posting's base sequence; the log names each write's trace.
             let partition = &partitions[at].1;
             let base = read_u64(rest.get(8..16).unwrap_or_default());
-            let mut start = u64::MAX - read_u64(rest);
+            // In units, rounded up: never earlier than a write's own start.
+            let mut units = (u64::MAX - read_u64(rest)).div_ceil(ENTRY_START_UNIT);
             let mut bytes: &[u8] = &entries;
             while !bytes.is_empty() {
                 let mut next = || {
@@ -1378,7 +1384,8 @@ impl Store for DiskStore {
                         .map_err(|e| unavailable("reading a damaged index entry", e))
                 };
                 let (offset, earlier, low, high) = (next()?, next()?, next()?, next()?);
-                start = start.saturating_sub(earlier);
+                units = units.saturating_sub(earlier);
+                let start = units.saturating_mul(ENTRY_START_UNIT);
                 let bound = start.max(later);
                 if bound < floor {
                     break 'walk;

@@ -514,8 +514,9 @@ fn a_broad_search_stops_inside_a_posting_once_it_has_its_answer() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     // 40 traces of one service in one commit and one posting range, written out of start order
-    // (trace t starts at ((17 t) mod 40 + 1) µs): one posting, its entries newest start first.
-    let start = |t: u128| ((t * 17) % 40 + 1) as u64 * 1_000;
+    // (trace t starts at ((17 t) mod 40 + 1) entry-start units): one posting, its entries newest
+    // start first.
+    let start = |t: u128| ((t * 17) % 40 + 1) as u64 * ENTRY_START_UNIT;
     store
         .write_owned(
             (1..=40u128).map(|t| SpanBuilder::new("web", "GET /", t, 1).timing(start(t), 10).build()).collect(),
@@ -539,14 +540,14 @@ fn a_broad_search_stops_inside_a_posting_once_it_has_its_answer() {
     let (key, entries) = &postings[0];
     let (latest, base) = (u64::MAX - read_u64(&key[8..]), read_u64(&key[16..]));
     let mut bytes: &[u8] = entries;
-    let (mut listed, mut at) = (Vec::new(), latest);
+    let (mut listed, mut at) = (Vec::new(), latest / ENTRY_START_UNIT);
     let mut logs = LogReader::default();
     while !bytes.is_empty() {
         let mut next = || prost::encoding::decode_varint(&mut bytes).unwrap();
         let (offset, earlier, _, _) = (next(), next(), next(), next());
         at -= earlier;
         let id = logs.trace_at(0, &partition, base + offset).unwrap().unwrap();
-        listed.push((id, at));
+        listed.push((id, at * ENTRY_START_UNIT));
     }
     let expected: Vec<(TraceId, u64)> =
         by_start.iter().map(|t| (trace_id(*t), crate::testkit::BASE_TIME + start(*t))).collect();

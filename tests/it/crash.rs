@@ -59,6 +59,9 @@ async fn acknowledged_spans_survive_sigkill_in_relaxed_mode() {
 async fn kill_and_check(durability: &str, rounds: u64) {
     let dir = tempfile::tempdir().unwrap();
     let mut acknowledged: Vec<[u8; 16]> = Vec::new();
+    // The last exports acknowledged before each kill, whose index entries were likely still in
+    // memory (not yet written) when the server died.
+    let mut last_before_kill: Vec<[u8; 16]> = Vec::new();
     for round in 0..rounds {
         let (mut child, otlp, _) = start(dir.path(), durability).await;
         let acked = Arc::new(Mutex::new(Vec::new()));
@@ -71,7 +74,11 @@ async fn kill_and_check(durability: &str, rounds: u64) {
                     for export in 0.. {
                         let trace = trace_of(round, client, export);
                         let spans = (1..=SPANS_PER_EXPORT)
-                            .map(|i| span(trace, i, (i > 1).then_some(1), "work", 2, start + i * 1_000, 500))
+                            .map(|i| {
+                                let mut span = span(trace, i, (i > 1).then_some(1), "work", 2, start + i * 1_000, 500);
+                                span.attributes.push(attr("export.id", s(&hex(&trace))));
+                                span
+                            })
                             .collect();
                         let body = request(vec![resource_spans("crash", spans)]).encode_to_vec();
                         let sent = http
@@ -102,6 +109,7 @@ async fn kill_and_check(durability: &str, rounds: u64) {
         let round_acked = std::mem::take(&mut *acked.lock().unwrap());
         eprintln!("{durability} round {round}: killed after {delay:?}, {} exports acknowledged", round_acked.len());
         assert!(!round_acked.is_empty(), "round {round}: nothing was acknowledged before the kill");
+        last_before_kill.extend(round_acked.iter().rev().take(10));
         acknowledged.extend(round_acked);
     }
 
@@ -113,6 +121,21 @@ async fn kill_and_check(durability: &str, rounds: u64) {
         let found = if status == 200 { otlp_spans(&body).count() } else { 0 };
         if found != SPANS_PER_EXPORT as usize {
             missing.push(format!("{}: {found} of {SPANS_PER_EXPORT} spans", hex(trace)));
+        }
+    }
+    // Searches find them too: by a tag only that export's spans carry (Jaeger's API, as the UI
+    // asks), for the last exports before each kill and a spread of the rest.
+    let sample = last_before_kill.iter().chain(acknowledged.iter().step_by(acknowledged.len().div_ceil(40)));
+    for trace in sample {
+        let url = format!(
+            "http://{query}/api/traces?service=crash&tags=%7B%22export.id%22%3A%22{}%22%7D&limit=5&lookback=1h",
+            hex(trace)
+        );
+        let (status, body) = get_json(&url).await;
+        let ids: Vec<&str> =
+            body["data"].as_array().into_iter().flatten().filter_map(|t| t["traceID"].as_str()).collect();
+        if status != 200 || ids != [hex(trace).as_str()] {
+            missing.push(format!("{}: a search by its tag found {ids:?} ({status})", hex(trace)));
         }
     }
     child.start_kill().unwrap();

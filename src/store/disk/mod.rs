@@ -34,7 +34,7 @@
 mod checkpoint;
 mod codec;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -1113,6 +1113,20 @@ impl LogReader {
     }
 }
 
+/// The earliest and latest span start of a trace over every partition, from the `traces` bounds.
+fn trace_bounds(
+    partitions: &[(u64, Arc<Partition>)],
+    id: &TraceId,
+) -> Result<Option<(UnixNanos, UnixNanos)>, StoreError> {
+    let mut found: Option<(UnixNanos, UnixNanos)> = None;
+    for (_, partition) in partitions {
+        if let Some((first, last)) = partition.bounds(id)? {
+            found = Some(found.map_or((first, last), |(f, l)| (f.min(first), l.max(last))));
+        }
+    }
+    Ok(found)
+}
+
 /// What an index's keys start with: the index key, except in `by_start`.
 fn index_prefix(keyed: Keyed, key: &[u8; 8]) -> &[u8] {
     if keyed == Keyed::Start {
@@ -1361,8 +1375,35 @@ impl Store for DiskStore {
         );
         let key_of = |head: &Option<Entry>| head.as_ref().map(|(key, _)| key[plen..].to_vec());
         let latest_of = |head: &Option<Entry>| head.as_ref().map_or(0, |(key, _)| u64::MAX - read_u64(&key[plen..]));
-        // The first start the `limit`-th best match has, once there are that many.
-        let mut kth: Option<u64> = None;
+        // Candidates found and not loaded yet, best first in the order results rank in: by first
+        // start, then trace id (from the `traces` bounds, without loading the trace). Loaded once
+        // no trace not seen yet can rank above them, so a search loads the traces it returns and
+        // the candidates ranking above them that do not match, even among many equal starts.
+        let mut pending: BinaryHeap<(UnixNanos, TraceId)> = BinaryHeap::new();
+        // Loads pending candidates while they outrank every trace not seen yet (whose starts are
+        // at most `bound`; `None`: there are none) and matches are missing; true once complete.
+        let settle = |pending: &mut BinaryHeap<(UnixNanos, TraceId)>,
+                      hits: &mut Vec<(UnixNanos, TraceId, Trace)>,
+                      bound: Option<u64>|
+         -> Result<bool, StoreError> {
+            while hits.len() < query.limit {
+                let Some(&(first, id)) = pending.peek() else { break };
+                // A trace not seen yet may start as late and rank above on its id.
+                if bound.is_some_and(|bound| first.0 <= bound) {
+                    break;
+                }
+                pending.pop();
+                let Some(trace) = self.read_trace(id)? else { continue };
+                #[cfg(test)]
+                self.loaded.fetch_add(1, Ordering::Relaxed);
+                let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
+                let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
+                if query.may_overlap(first, last) && query.matches(&trace.spans) {
+                    hits.push((first, id, trace));
+                }
+            }
+            Ok(hits.len() >= query.limit)
+        };
         'walk: while let Some(i) = (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| key_of(&heads[*i])) {
             let (key, entries) = heads[i].take().unwrap_or_default();
             let (at, prefix, walk) = &mut walks[i];
@@ -1390,9 +1431,7 @@ impl Store for DiskStore {
                 if bound < floor {
                     break 'walk;
                 }
-                // Results rank by each trace's earliest start, and no trace not seen yet starts
-                // later than `bound`: once `limit` matches all start later, the answer is complete.
-                if kth.is_some_and(|kth| kth > bound) {
+                if settle(&mut pending, &mut hits, Some(bound))? {
                     break 'walk;
                 }
                 if start < floor || (by_durations && (high < shortest || low > longest)) {
@@ -1402,21 +1441,13 @@ impl Store for DiskStore {
                 if !seen.insert(id) {
                     continue;
                 }
-                let Some(trace) = self.read_trace(id)? else { continue };
-                #[cfg(test)]
-                self.loaded.fetch_add(1, Ordering::Relaxed);
-                let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
-                let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
-                if query.may_overlap(first, last) && query.matches(&trace.spans) {
-                    hits.push((first, id, trace));
-                    if hits.len() >= query.limit && query.limit > 0 {
-                        let mut firsts: Vec<u64> = hits.iter().map(|(f, _, _)| f.0).collect();
-                        firsts.sort_unstable_by(|a, b| b.cmp(a));
-                        kth = Some(firsts[query.limit - 1]);
-                    }
+                let Some((first, last)) = trace_bounds(&partitions, &id)? else { continue };
+                if query.may_overlap(first, last) {
+                    pending.push((first, id));
                 }
             }
         }
+        settle(&mut pending, &mut hits, None)?;
         hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
         hits.truncate(query.limit);
         Ok(hits.into_iter().map(|(_, _, trace)| trace).collect())

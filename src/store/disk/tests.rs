@@ -582,6 +582,38 @@ fn a_search_stops_only_when_no_other_posting_can_rank_higher() {
 }
 
 #[test]
+fn among_equal_starts_a_search_loads_only_what_it_returns() {
+    // 200 traces starting at the same nanosecond (a load generator's, or a coarse clock's), ranked
+    // by trace id among themselves: the newest three are known from the index and the trace
+    // bounds, so three traces are loaded, in the buffer and in the index alike.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for chunk in (1..=200u128).collect::<Vec<_>>().chunks(50) {
+        store
+            .write_owned(
+                chunk.iter().map(|t| SpanBuilder::new("web", "GET /", *t, 1).timing(5_000, 10).build()).collect(),
+            )
+            .unwrap();
+    }
+    let mut ids: Vec<TraceId> = (1..=200u128).map(trace_id).collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    for flushed in [false, true] {
+        if flushed {
+            store.flush_index();
+        }
+        for q in [
+            TraceQuery { service: Some("web".into()), limit: 3, ..TraceQuery::default() },
+            TraceQuery { limit: 3, ..TraceQuery::default() },
+        ] {
+            let before = store.loaded.load(Ordering::Relaxed);
+            let found: Vec<TraceId> = store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
+            assert_eq!(found, ids[..3], "flushed: {flushed}, {q:?}");
+            assert_eq!(store.loaded.load(Ordering::Relaxed) - before, 3, "flushed: {flushed}, {q:?}");
+        }
+    }
+}
+
+#[test]
 fn postings_a_crash_kept_from_the_index_are_rebuilt_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let tagged = |t: u128, value: &str| {

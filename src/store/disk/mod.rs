@@ -9,7 +9,7 @@
 //!
 //! Keyspaces (integers big-endian; `!t` is `u64::MAX - t`, so ascending order is newest first):
 //! - `spans`: trace id · write sequence → the spans of that trace from one write (see [`codec`]);
-//! - `traces`: trace id → earliest and latest span start;
+//! - `traces`: trace id → earliest and latest span start over every partition, and earliest in this one;
 //! - `by_start`: !latest · base, `by_service`: service key · !latest · base, `by_operation`:
 //!   operation key · !latest · base, `by_tag`: tag key · !latest · base (the tag key hashes
 //!   service, attribute key and value, see [`tag_key`]): a posting per index flush, index key and
@@ -730,8 +730,7 @@ impl Shared {
         }
         let arrival = self.clock.now();
         let (start, partition) = self.current(arrival)?;
-        let earlier: Vec<Arc<Partition>> =
-            self.partitions().into_iter().map(|(_, p)| p).filter(|p| !Arc::ptr_eq(p, &partition)).collect();
+        let partitions = self.partitions();
         let p = &*partition;
         let mut sequence = p.sequence.load(Ordering::Relaxed);
         let first_sequence = sequence;
@@ -751,7 +750,7 @@ impl Shared {
         // The commit's arrival time, then each write's trace id in sequence order.
         let mut log = arrival.0.to_be_bytes().to_vec();
         // Bounds of traces this batch extends, so two writes of one trace in a group combine.
-        let mut bounds: HashMap<TraceId, (UnixNanos, UnixNanos)> = HashMap::new();
+        let mut bounds: HashMap<TraceId, Bounds> = HashMap::new();
         let mut postings = Postings::default();
         let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
         for prepared in writes {
@@ -760,25 +759,27 @@ impl Shared {
                 let known = match bounds.get(&t.id) {
                     Some(b) => Some(*b),
                     // The trace may have spans in earlier partitions too: its extent spans them all.
-                    None => std::iter::once(p)
-                        .chain(earlier.iter().map(|e| &**e))
-                        .map(|q| q.bounds(&t.id))
-                        .collect::<Result<Vec<_>, _>>()?
-                        .into_iter()
-                        .flatten()
-                        .reduce(|(f1, l1), (f2, l2)| (f1.min(f2), l1.max(l2))),
+                    None => {
+                        let own = p.bounds(&t.id)?.map_or(UnixNanos(u64::MAX), |b| b.own_first);
+                        trace_bounds(&partitions, &t.id)?.map(|all| Bounds { own_first: own, ..all })
+                    }
                 };
-                let (first, last) = known.map_or((t.first, t.last), |(f, l)| (f.min(t.first), l.max(t.last)));
-                bounds.insert(t.id, (first, last));
-                extent = extent.max(last.0.saturating_sub(first.0));
+                let b = known.map_or(Bounds { first: t.first, last: t.last, own_first: t.first }, |b| Bounds {
+                    first: b.first.min(t.first),
+                    last: b.last.max(t.last),
+                    own_first: b.own_first.min(t.first),
+                });
+                bounds.insert(t.id, b);
+                extent = extent.max(b.last.0.saturating_sub(b.first.0));
                 add_entries(&mut postings, sequence, t.first, t.entries);
                 batch.insert(&p.spans, [&t.id.as_bytes()[..], &sequence.to_be_bytes()].concat(), t.value);
                 log.extend_from_slice(t.id.as_bytes());
                 sequence += 1;
             }
         }
-        for (id, (first, last)) in bounds {
-            batch.insert(&p.traces, id.as_bytes().to_vec(), [first.0.to_be_bytes(), last.0.to_be_bytes()].concat());
+        for (id, b) in bounds {
+            let value = [b.first.0.to_be_bytes(), b.last.0.to_be_bytes(), b.own_first.0.to_be_bytes()].concat();
+            batch.insert(&p.traces, id.as_bytes().to_vec(), value);
         }
         // A name written to this partition once need not be written again.
         let mut written = p.names_written.lock().unwrap_or_else(|p| p.into_inner());
@@ -961,13 +962,12 @@ impl Partition {
         Ok(self.meta.get(key).map_err(|e| unavailable("reading metadata", e))?.map_or(0, |v| read_u64(&v)))
     }
 
-    /// The earliest and latest span start of the trace's spans in this partition.
-    fn bounds(&self, id: &TraceId) -> Result<Option<(UnixNanos, UnixNanos)>, StoreError> {
-        Ok(self
-            .traces
-            .get(id.as_bytes())
-            .map_err(|e| unavailable("reading a trace", e))?
-            .map(|b| (UnixNanos(read_u64(&b)), UnixNanos(read_u64(b.get(8..).unwrap_or_default())))))
+    /// The trace's span starts as this partition's `traces` entry keeps them.
+    fn bounds(&self, id: &TraceId) -> Result<Option<Bounds>, StoreError> {
+        Ok(self.traces.get(id.as_bytes()).map_err(|e| unavailable("reading a trace", e))?.map(|b| {
+            let at = |offset: usize| UnixNanos(read_u64(b.get(offset..).unwrap_or_default()));
+            Bounds { first: at(0), last: at(8), own_first: at(16) }
+        }))
     }
 
     /// Appends the trace's spans in this partition, in write order.
@@ -1113,15 +1113,28 @@ impl LogReader {
     }
 }
 
-/// The earliest and latest span start of a trace over every partition, from the `traces` bounds.
-fn trace_bounds(
-    partitions: &[(u64, Arc<Partition>)],
-    id: &TraceId,
-) -> Result<Option<(UnixNanos, UnixNanos)>, StoreError> {
-    let mut found: Option<(UnixNanos, UnixNanos)> = None;
+/// A trace's span starts, as a partition's `traces` entry keeps them.
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// Earliest and latest span start over every partition when the entry was written (a
+    /// partition dropped since may have held the earliest).
+    first: UnixNanos,
+    last: UnixNanos,
+    /// Earliest span start in this partition.
+    own_first: UnixNanos,
+}
+
+/// A trace's bounds over every open partition: `own_first` is then the earliest start of the
+/// spans still held, which is what results rank by.
+fn trace_bounds(partitions: &[(u64, Arc<Partition>)], id: &TraceId) -> Result<Option<Bounds>, StoreError> {
+    let mut found: Option<Bounds> = None;
     for (_, partition) in partitions {
-        if let Some((first, last)) = partition.bounds(id)? {
-            found = Some(found.map_or((first, last), |(f, l)| (f.min(first), l.max(last))));
+        if let Some(b) = partition.bounds(id)? {
+            found = Some(found.map_or(b, |f| Bounds {
+                first: f.first.min(b.first),
+                last: f.last.max(b.last),
+                own_first: f.own_first.min(b.own_first),
+            }));
         }
     }
     Ok(found)
@@ -1396,7 +1409,6 @@ impl Store for DiskStore {
                 let Some(trace) = self.read_trace(id)? else { continue };
                 #[cfg(test)]
                 self.loaded.fetch_add(1, Ordering::Relaxed);
-                let first = trace.spans.iter().map(|r| r.span.start).min().unwrap_or_default();
                 let last = trace.spans.iter().map(|r| r.span.start).max().unwrap_or_default();
                 if query.may_overlap(first, last) && query.matches(&trace.spans) {
                     hits.push((first, id, trace));
@@ -1441,9 +1453,9 @@ impl Store for DiskStore {
                 if !seen.insert(id) {
                     continue;
                 }
-                let Some((first, last)) = trace_bounds(&partitions, &id)? else { continue };
-                if query.may_overlap(first, last) {
-                    pending.push((first, id));
+                let Some(b) = trace_bounds(&partitions, &id)? else { continue };
+                if query.may_overlap(b.own_first, b.last) {
+                    pending.push((b.own_first, id));
                 }
             }
         }

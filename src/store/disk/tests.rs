@@ -614,6 +614,29 @@ fn among_equal_starts_a_search_loads_only_what_it_returns() {
 }
 
 #[test]
+fn a_trace_whose_first_spans_expired_ranks_by_the_spans_left() {
+    // Trace 1 starts at 10 µs in a partition that retention drops, and goes on at 100 µs in the
+    // newest one; trace 2 starts at 50 µs. Its bounds still say 10 µs, but what is left starts at
+    // 100 µs, so trace 1 is the newest, as the memory store would answer after evicting those spans.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicU64::new(100 * HOUR)));
+    let store = open_with_clock(dir.path(), HOURLY, clock.clone());
+    let span = |t: u128, i: u64, micros: u64| SpanBuilder::new("web", "GET /", t, i).timing(micros * 1_000, 10).build();
+    store.write_owned(vec![span(1, 1, 10)]).unwrap();
+    clock.0.fetch_add(31 * HOUR, Ordering::Relaxed);
+    store.write_owned(vec![span(1, 2, 100), span(2, 1, 50)]).unwrap();
+    assert_eq!(store.expire().unwrap(), 1);
+    for flushed in [false, true] {
+        if flushed {
+            store.flush_index();
+        }
+        let q = TraceQuery { service: Some("web".into()), limit: 1, ..TraceQuery::default() };
+        let found: Vec<TraceId> = store.find_traces(&q).unwrap().into_iter().map(|t| t.trace_id).collect();
+        assert_eq!(found, vec![trace_id(1)], "flushed: {flushed}");
+    }
+}
+
+#[test]
 fn postings_a_crash_kept_from_the_index_are_rebuilt_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let tagged = |t: u128, value: &str| {

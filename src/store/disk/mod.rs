@@ -759,10 +759,7 @@ impl Shared {
                 let known = match bounds.get(&t.id) {
                     Some(b) => Some(*b),
                     // The trace may have spans in earlier partitions too: its extent spans them all.
-                    None => {
-                        let own = p.bounds(&t.id)?.map_or(UnixNanos(u64::MAX), |b| b.own_first);
-                        trace_bounds(&partitions, &t.id)?.map(|all| Bounds { own_first: own, ..all })
-                    }
+                    None => trace_bounds(&partitions, &t.id, Some(&partition))?,
                 };
                 let b = known.map_or(Bounds { first: t.first, last: t.last, own_first: t.first }, |b| Bounds {
                     first: b.first.min(t.first),
@@ -1124,18 +1121,24 @@ struct Bounds {
     own_first: UnixNanos,
 }
 
-/// A trace's bounds over every open partition: `own_first` is then the earliest start of the
-/// spans still held, which is what results rank by.
-fn trace_bounds(partitions: &[(u64, Arc<Partition>)], id: &TraceId) -> Result<Option<Bounds>, StoreError> {
+/// A trace's bounds over every open partition. `own_first` is the earliest start of the spans
+/// still held (what results rank by), or with `own_in`, of those in that partition.
+fn trace_bounds(
+    partitions: &[(u64, Arc<Partition>)],
+    id: &TraceId,
+    own_in: Option<&Arc<Partition>>,
+) -> Result<Option<Bounds>, StoreError> {
     let mut found: Option<Bounds> = None;
     for (_, partition) in partitions {
-        if let Some(b) = partition.bounds(id)? {
-            found = Some(found.map_or(b, |f| Bounds {
-                first: f.first.min(b.first),
-                last: f.last.max(b.last),
-                own_first: f.own_first.min(b.own_first),
-            }));
+        let Some(mut b) = partition.bounds(id)? else { continue };
+        if own_in.is_some_and(|own| !Arc::ptr_eq(own, partition)) {
+            b.own_first = UnixNanos(u64::MAX);
         }
+        found = Some(found.map_or(b, |f| Bounds {
+            first: f.first.min(b.first),
+            last: f.last.max(b.last),
+            own_first: f.own_first.min(b.own_first),
+        }));
     }
     Ok(found)
 }
@@ -1453,7 +1456,7 @@ impl Store for DiskStore {
                 if !seen.insert(id) {
                     continue;
                 }
-                let Some(b) = trace_bounds(&partitions, &id)? else { continue };
+                let Some(b) = trace_bounds(&partitions, &id, None)? else { continue };
                 if query.may_overlap(b.own_first, b.last) {
                     pending.push((b.own_first, id));
                 }
